@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine (root, Node 20, npm):
+# Debian packages, npm dependencies (with the native addon), and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# runc and busybox-static run containers and make the base image; zstd
+# decompresses zstd layers; docker.io and skopeo are the peers the interop
+# tests and benchmarks compare against.
+PACKAGES=(busybox-static zstd runc docker.io skopeo util-linux tar)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=node_modules/.strata-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+[ -f build/Release/strata_linux.node ] || npm run install --loglevel=error
+npm run build --silent

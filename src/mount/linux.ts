@@ -1,0 +1,75 @@
+import { mkdtemp, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { linux } from '../native/linux.js';
+import { errors } from '../errors/errors.js';
+import type { Mount } from './mount.js';
+
+const FLAG_OPTIONS: Record<string, number> = {
+  ro: linux.MS_RDONLY,
+  nosuid: linux.MS_NOSUID,
+  nodev: linux.MS_NODEV,
+  noexec: linux.MS_NOEXEC,
+  bind: linux.MS_BIND,
+  rbind: linux.MS_BIND | linux.MS_REC,
+};
+const IGNORED_OPTIONS = new Set(['rw', 'defaults']);
+
+/**
+ * Performs one mount. Overlay option strings longer than a page fail in the
+ * kernel, so when lowerdirs share a directory prefix the caller may pass
+ * `cwd`-relative paths; we chdir for the syscall as overlay2 does.
+ */
+export function mountAt(m: Mount, target: string): void {
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of m.options) {
+    if (o in FLAG_OPTIONS) flags |= FLAG_OPTIONS[o];
+    else if (!IGNORED_OPTIONS.has(o)) data.push(o);
+  }
+  const fstype = m.type === 'bind' ? null : m.type;
+  if (m.type === 'bind') flags |= linux.MS_BIND;
+  try {
+    linux.mount(m.source, target, fstype, flags, data.length ? data.join(',') : null);
+    // A bind mount ignores MS_RDONLY on the first call; remount to apply it.
+    if (m.type === 'bind' && flags & linux.MS_RDONLY) {
+      linux.mount(null, target, null, flags | linux.MS_REMOUNT, null);
+    }
+  } catch (e) {
+    throw errors.unavailable(`mount ${m.type} on ${target} failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export function mountAll(mounts: Mount[], target: string): void {
+  for (const m of mounts) mountAt(m, m.target ? join(target, m.target) : target);
+}
+
+/** Unmounts, detaching lazily if the mount is busy so nothing is left behind. */
+export function unmount(target: string): void {
+  try {
+    linux.umount(target, 0);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EINVAL' || code === 'ENOENT') return; // not mounted
+    if (code === 'EBUSY') {
+      linux.umount(target, linux.MNT_DETACH);
+      return;
+    }
+    throw e;
+  }
+}
+
+/** Mounts into a fresh temporary directory for the duration of fn, then always unmounts. */
+export async function withTempMount<T>(mounts: Mount[], tmpRoot: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpRoot, 'mnt-'));
+  try {
+    mountAll(mounts, dir);
+    try {
+      return await fn(dir);
+    } finally {
+      unmount(dir);
+    }
+  } finally {
+    // rmdir, never a recursive rm: if the unmount failed, the mounted snapshot must survive.
+    await rmdir(dir);
+  }
+}
