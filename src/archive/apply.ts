@@ -20,7 +20,7 @@ import {
 import type { Readable } from 'node:stream';
 import { errnoCode, errors, isStrataError } from '../errors/errors.js';
 import { linux } from '../native/linux.js';
-import { LayerRoot, cleanName } from './rootpath.js';
+import { LayerRoot, cleanName, splitName } from './rootpath.js';
 import type { TarEntry } from './tarformat.js';
 import { TarReader } from './tarreader.js';
 import {
@@ -97,6 +97,7 @@ class Unpacker {
   private readonly unpacked = new Set<string>();
   private readonly forgetTimes = (key: string) => this.dirTimes.delete(key);
   private readonly onImplicitDir: (key: string) => void;
+  private readonly euid = process.geteuid!();
 
   constructor(
     private readonly root: LayerRoot,
@@ -123,22 +124,23 @@ class Unpacker {
   }
 
   private async entry(e: TarEntry): Promise<void> {
-    const parts = cleanName(e.name, e.name);
-    if (parts.length === 0) return this.rootEntry(e);
-    const base = parts.pop()!;
+    const clean = cleanName(e.name, e.name);
+    if (clean === '') return this.rootEntry(e);
+    const [dir, base] = splitName(clean);
     const wh = classifyWhiteout(base, e.name);
     // In plain form a whiteout under a missing directory has nothing to delete.
     const create = wh.kind === 'none' || this.format === 'overlay';
-    const parent = this.root.resolveDir(parts, e.name, create, this.onImplicitDir);
+    const parent = this.root.resolveDir(dir, e.name, create, this.onImplicitDir);
     if (parent === null) return;
     if (wh.kind === 'opaque') return this.opaque(parent);
-    const key = parent === '' ? (wh.kind === 'whiteout' ? wh.target : base) : `${parent}/${wh.kind === 'whiteout' ? wh.target : base}`;
+    const name = wh.kind === 'whiteout' ? wh.target : base;
+    const key = parent === '' ? name : `${parent}/${name}`;
     const path = this.root.path(key);
     if (wh.kind === 'whiteout') return this.whiteout(e, key, path);
     if (this.format === 'plain') this.unpacked.add(key);
     switch (e.type) {
       case 'file':
-        return this.file(e, key, path);
+        return this.file(e, parent, key, path);
       case 'directory':
         return this.directory(e, key, path);
       case 'symlink':
@@ -161,7 +163,7 @@ class Unpacker {
     }
   }
 
-  private async file(e: TarEntry, key: string, path: string): Promise<void> {
+  private async file(e: TarEntry, parent: string, key: string, path: string): Promise<void> {
     const fd = this.create(key, path, () => openSync(path, CREATE_FLAGS, 0o600));
     try {
       const reader = this.reader;
@@ -173,9 +175,9 @@ class Unpacker {
         }
         for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
       }
-      // chown clears setuid/setgid, so the mode goes on after it.
-      fchownSync(fd, e.uid, e.gid);
-      fchmodSync(fd, e.mode);
+      // Most layer files are root's: skip the chown when it would change nothing.
+      if (e.uid !== this.euid || e.gid !== this.root.childGid(parent)) fchownSync(fd, e.uid, e.gid);
+      fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
       writeXattrs(path, e.xattrs); // after chown, which drops security.capability
       futimesSync(fd, e.mtime, e.mtime);
     } finally {
@@ -194,23 +196,24 @@ class Unpacker {
         mkdirSync(path, 0o700);
       }
     }
-    this.root.markDir(key);
     this.metadata(e, path);
+    this.root.markDir(key, e.mode, e.gid);
     this.dirTimes.set(key, e.mtime);
   }
 
   private rootEntry(e: TarEntry): void {
     if (e.type !== 'directory') throw errors.hostileArchive(`layer entry "${e.name}": a ${e.type} cannot replace the layer root`);
     this.metadata(e, this.root.root);
+    this.root.markDir('', e.mode, e.gid);
     this.dirTimes.set('', e.mtime);
   }
 
   private hardlink(e: TarEntry, key: string, path: string): void {
     const hostile = (why: string) => errors.hostileArchive(`layer entry "${e.name}": hard link target "${e.linkname}" ${why}`);
-    const parts = cleanName(e.linkname, e.name);
-    const base = parts.pop();
-    if (base === undefined) throw hostile('is the layer root');
-    const parent = this.root.resolveDir(parts, e.name, false, this.onImplicitDir);
+    const clean = cleanName(e.linkname, e.name);
+    if (clean === '') throw hostile('is the layer root');
+    const [dir, base] = splitName(clean);
+    const parent = this.root.resolveDir(dir, e.name, false, this.onImplicitDir);
     const target = parent === null ? null : parent === '' ? base : `${parent}/${base}`;
     if (target === null) throw hostile('does not exist in the layer');
     if (target === key) throw hostile('is the link itself');

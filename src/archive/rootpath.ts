@@ -1,16 +1,27 @@
-import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { errnoCode, errors } from '../errors/errors.js';
 
 /** Linux's MAXSYMLINKS: more hops than this is a loop. */
 const MAX_SYMLINK_HOPS = 40;
 
 /**
- * Splits a tar name into clean components: leading '/' (Docker treats
- * absolute names as relative to the root), '' and '.' are dropped and '..'
- * is resolved lexically, as Go's filepath.Clean does. A '..' that would climb
- * above the root is an escape attempt.
+ * A cheap test for names that need no more than trimming a trailing '/'
+ * (most of them); anything starting with '.' or '/', or containing '/.' or
+ * '//', takes the full path.
  */
-export function cleanName(name: string, entryName: string): string[] {
+function isPlain(name: string): boolean {
+  const c = name.charCodeAt(0);
+  return c !== 0x2e && c !== 0x2f && !name.includes('/.') && !name.includes('//');
+}
+
+/**
+ * Normalizes a tar name to 'a/b/c' ('' for the root): leading '/' (Docker
+ * treats absolute names as relative to the root), '' and '.' components are
+ * dropped and '..' is resolved lexically, as Go's filepath.Clean does. A '..'
+ * that would climb above the root is an escape attempt.
+ */
+export function cleanName(name: string, entryName: string): string {
+  if (isPlain(name)) return name.endsWith('/') ? name.slice(0, -1) : name;
   const out: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
@@ -21,7 +32,13 @@ export function cleanName(name: string, entryName: string): string[] {
       out.push(c);
     }
   }
-  return out;
+  return out.join('/');
+}
+
+/** Splits a clean name into its parent ('' for the root) and base name. */
+export function splitName(clean: string): [parent: string, base: string] {
+  const slash = clean.lastIndexOf('/');
+  return slash < 0 ? ['', clean] : [clean.slice(0, slash), clean.slice(slash + 1)];
 }
 
 /**
@@ -32,30 +49,41 @@ export function cleanName(name: string, entryName: string): string[] {
  * their real, symlink-free key ('' is the root, 'a/b' below it), so a parent
  * costs one Map lookup after the first entry under it.
  *
+ * Each known directory also records the group its new children get (its own
+ * when setgid, else ours), which lets the unpacker skip a chown that would
+ * change nothing.
+ *
  * Invariant: if a key is known, all its prefixes are known; forget() keeps it.
  */
 export class LayerRoot {
   private readonly prefix: string;
-  private readonly known = new Set<string>();
+  private readonly known = new Map<string, number>();
+  private readonly egid = process.getegid!();
 
   constructor(readonly root: string) {
     this.prefix = `${root}/`;
+    this.known.set('', this.childGidOf(lstatSync(root)));
   }
 
   path(key: string): string {
     return key === '' ? this.root : this.prefix + key;
   }
 
-  /** Records that `key` is a real directory created or verified by us. */
-  markDir(key: string): void {
-    this.known.add(key);
+  /** Group a file created in known directory `key` starts with. */
+  childGid(key: string): number {
+    return this.known.get(key)!;
+  }
+
+  /** Records that `key` is a real directory with owner group `gid` and permission bits `mode`. */
+  markDir(key: string, mode: number, gid: number): void {
+    this.known.set(key, mode & 0o2000 ? gid : this.egid);
   }
 
   /** A directory at `key` is about to disappear: forget it and everything below. */
   forget(key: string, onForget: (key: string) => void): void {
-    if (!this.known.has(key)) return; // by the invariant nothing below is known either
+    if (key === '' || !this.known.has(key)) return; // by the invariant nothing below is known either
     const below = `${key}/`;
-    for (const k of this.known) {
+    for (const k of this.known.keys()) {
       if (k === key || k.startsWith(below)) {
         this.known.delete(k);
         onForget(k);
@@ -64,21 +92,21 @@ export class LayerRoot {
   }
 
   /**
-   * The real key of directory `parts`. Missing directories are created (mode
-   * 0755, as Docker does for implied parents) and reported to `onCreate`;
-   * with create=false a missing one yields null instead.
+   * The real key of directory `dir` (a clean name). Missing directories are
+   * created (mode 0755, as Docker does for implied parents) and reported to
+   * `onCreate`; with create=false a missing one yields null instead.
    */
-  resolveDir(parts: string[], entryName: string, create: boolean, onCreate: (key: string) => void): string | null {
-    const direct = parts.join('/');
-    if (direct === '' || this.known.has(direct)) return direct;
+  resolveDir(dir: string, entryName: string, create: boolean, onCreate: (key: string) => void): string | null {
+    if (this.known.has(dir)) return dir;
     const real: string[] = [];
-    const queue = parts.slice();
+    const queue = dir.split('/');
     let hops = 0;
     while (queue.length > 0) {
       const c = queue.shift()!;
       if (c === '' || c === '.') continue;
+      const parentKey = real.join('/');
       if (c === '..') {
-        if (real.length === 0) throw this.escape(entryName, parts);
+        if (real.length === 0) throw this.escape(entryName, dir);
         real.pop();
         continue;
       }
@@ -93,15 +121,16 @@ export class LayerRoot {
         if (errnoCode(e) !== 'ENOENT') throw e;
         if (!create) return null;
         mkdirSync(path, 0o755);
-        this.known.add(key);
+        // A new directory inherits setgid, and so the children's group, from its parent.
+        this.known.set(key, this.known.get(parentKey)!);
         onCreate(key);
         continue;
       }
       if (st.isDirectory()) {
-        this.known.add(key);
+        this.known.set(key, this.childGidOf(st));
       } else if (st.isSymbolicLink()) {
         if (++hops > MAX_SYMLINK_HOPS) {
-          throw errors.hostileArchive(`layer entry "${entryName}": too many levels of symbolic links under "${parts.join('/')}"`);
+          throw errors.hostileArchive(`layer entry "${entryName}": too many levels of symbolic links under "${dir}"`);
         }
         const target = readlinkSync(path);
         if (target.startsWith('/')) {
@@ -118,7 +147,11 @@ export class LayerRoot {
     return real.join('/');
   }
 
-  private escape(entryName: string, parts: string[]) {
-    return errors.hostileArchive(`layer entry "${entryName}": "${parts.join('/')}" resolves through a symlink to a path outside the layer`);
+  private childGidOf(st: Stats): number {
+    return st.mode & 0o2000 ? st.gid : this.egid;
+  }
+
+  private escape(entryName: string, dir: string) {
+    return errors.hostileArchive(`layer entry "${entryName}": "${dir}" resolves through a symlink to a path outside the layer`);
   }
 }

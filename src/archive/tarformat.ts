@@ -54,6 +54,11 @@ export class TarFormatError extends Error {}
 const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1');
 const GNU_MAGIC = Buffer.from('ustar  \x00', 'latin1');
 
+function hasMagic(block: Buffer, magic: Buffer): boolean {
+  for (let i = 0; i < 8; i++) if (block[257 + i] !== magic[i]) return false;
+  return true;
+}
+
 export function isZeroBlock(block: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
   return true;
@@ -89,22 +94,21 @@ function numeric(block: Buffer, start: number, len: number, field: string): numb
 
 function checksumOk(block: Buffer): boolean {
   const stored = numeric(block, 148, 8, 'checksum');
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i];
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
+  let unsigned = 8 * 0x20; // the checksum field counts as spaces
+  for (let i = 0; i < 148; i++) unsigned += block[i];
+  for (let i = 156; i < BLOCK; i++) unsigned += block[i];
+  if (stored === unsigned) return true;
   // Some historic writers summed signed bytes; Go accepts both, so do we.
-  return stored === unsigned || stored === signed;
+  let high = 0;
+  for (let i = 0; i < BLOCK; i++) if (block[i] > 127 && (i < 148 || i >= 156)) high++;
+  return stored === unsigned - 256 * high;
 }
 
 /** Decodes one non-zero header block (ustar, GNU or v7). */
 export function decodeHeader(block: Buffer): RawHeader {
   if (!checksumOk(block)) throw new TarFormatError('header checksum mismatch (not a tar stream, or corrupted)');
-  const ustar = block.compare(USTAR_MAGIC, 0, 8, 257, 265) === 0;
-  const gnu = block.compare(GNU_MAGIC, 0, 8, 257, 265) === 0;
+  const ustar = hasMagic(block, USTAR_MAGIC);
+  const gnu = !ustar && hasMagic(block, GNU_MAGIC);
   let name = cstring(block, 0, 100);
   // Only POSIX ustar has a prefix field; GNU keeps atime/ctime there.
   if (ustar && block[345] !== 0) name = `${cstring(block, 345, 155)}/${name}`;

@@ -20,6 +20,8 @@ export const MAX_META_SIZE = 1024 * 1024;
 /** PATH_MAX: no longer name can be created anyway. */
 const MAX_NAME_BYTES = 4096;
 
+const NO_XATTRS: Map<string, Buffer> = new Map();
+
 const TYPES: Record<string, EntryType> = {
   '0': 'file',
   '\0': 'file',
@@ -56,13 +58,18 @@ export class TarReader {
 
   /** The next entry, or null after the end-of-archive marker (the rest of the stream is drained). */
   async next(): Promise<TarEntry | null> {
-    await this.skip(this.remaining + this.pad);
-    this.remaining = this.pad = 0;
+    const rest = this.remaining + this.pad;
+    if (rest > 0) {
+      // Awaiting only when needed keeps the common, fully buffered case cheap.
+      if (rest <= this.buffered) this.drop(rest);
+      else await this.skip(rest);
+      this.remaining = this.pad = 0;
+    }
     let longName: string | undefined;
     let longLink: string | undefined;
     let pax: Map<string, Buffer> | undefined;
     for (;;) {
-      const block = await this.block();
+      const block = this.buffered >= BLOCK ? this.read(BLOCK) : await this.block();
       if (isZeroBlock(block)) {
         // Like GNU tar, stop at the first zero block; drain so upstream
         // digest verifiers and decompressors see the whole stream.
@@ -112,8 +119,9 @@ export class TarReader {
     let name = longName ?? raw.name;
     let linkname = longLink ?? raw.linkname;
     let { size, uid, gid, mtime } = raw;
-    const xattrs = new Map<string, Buffer>();
+    let xattrs = NO_XATTRS;
     if (pax) {
+      xattrs = new Map();
       for (const [key, value] of pax) {
         if (key.startsWith(PAX_XATTR)) xattrs.set(key.slice(PAX_XATTR.length), value);
         else if (key === 'path') name = value.toString('utf8');

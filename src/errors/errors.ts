@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'InvalidArgument'
   | 'Conflict'
   | 'FailedPrecondition'
+  | 'Unauthenticated'
   | 'Unavailable'
   | 'DataLoss'
   | 'Unsupported'
@@ -52,6 +53,7 @@ export const errors = {
   driverUnsupported: make('Unsupported', 'STRATA_ERR_DRIVER_UNSUPPORTED'),
   unsupported: make('Unsupported', 'STRATA_ERR_UNSUPPORTED'),
   unavailable: make('Unavailable', 'STRATA_ERR_UNAVAILABLE'),
+  unauthorized: make('Unauthenticated', 'STRATA_ERR_UNAUTHORIZED'),
   internal: make('Internal', 'STRATA_ERR_INTERNAL'),
 } as const;
 

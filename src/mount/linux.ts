@@ -1,8 +1,8 @@
 import { mkdtemp, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { linux } from '../native/linux.js';
 import { errors } from '../errors/errors.js';
-import type { Mount } from './mount.js';
+import { MOUNT_DATA_LIMIT, relativeOverlayOptions, type Mount } from './mount.js';
 
 const FLAG_OPTIONS: Record<string, number> = {
   ro: linux.MS_RDONLY,
@@ -15,27 +15,38 @@ const FLAG_OPTIONS: Record<string, number> = {
 const IGNORED_OPTIONS = new Set(['rw', 'defaults']);
 
 /**
- * Performs one mount. Overlay option strings longer than a page fail in the
- * kernel, so when lowerdirs share a directory prefix the caller may pass
- * `cwd`-relative paths; we chdir for the syscall as overlay2 does.
+ * Performs one mount. Overlay data longer than a page would be cut by the
+ * kernel, so deep overlays are mounted with layer paths relative to their
+ * common directory, chdir-ing there for the (synchronous) call as overlay2
+ * does; nothing else runs on this thread in between.
  */
 export function mountAt(m: Mount, target: string): void {
   let flags = 0;
+  let options = m.options;
+  let cwd: string | undefined;
+  if (m.type === 'overlay' && Buffer.byteLength(options.join(',')) > MOUNT_DATA_LIMIT) {
+    const rel = relativeOverlayOptions(options);
+    if (rel) ({ dir: cwd, options } = rel);
+  }
   const data: string[] = [];
-  for (const o of m.options) {
+  for (const o of options) {
     if (o in FLAG_OPTIONS) flags |= FLAG_OPTIONS[o];
     else if (!IGNORED_OPTIONS.has(o)) data.push(o);
   }
   const fstype = m.type === 'bind' ? null : m.type;
   if (m.type === 'bind') flags |= linux.MS_BIND;
+  const previous = cwd ? process.cwd() : undefined;
   try {
-    linux.mount(m.source, target, fstype, flags, data.length ? data.join(',') : null);
+    if (cwd) process.chdir(cwd);
+    linux.mount(m.source, resolve(previous ?? '.', target), fstype, flags, data.length ? data.join(',') : null);
     // A bind mount ignores MS_RDONLY on the first call; remount to apply it.
     if (m.type === 'bind' && flags & linux.MS_RDONLY) {
       linux.mount(null, target, null, flags | linux.MS_REMOUNT, null);
     }
   } catch (e) {
     throw errors.unavailable(`mount ${m.type} on ${target} failed: ${(e as Error).message}`, { cause: e });
+  } finally {
+    if (previous) process.chdir(previous);
   }
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { errors } from '../../errors/errors.js';
-import type { Mount } from '../../mount/mount.js';
+import { MOUNT_DATA_LIMIT, relativeOverlayOptions, type Mount } from '../../mount/mount.js';
 import { ID_LENGTH } from '../metastore.js';
 
 /** Docker overlay2's cap on lower layers per mount. */
@@ -9,14 +9,10 @@ export const MAX_LOWERS = 128;
 /**
  * mount(2) copies at most one page of options and the kernel silently cuts
  * the string at 4095 bytes, which can drop whole lower layers without any
- * error. Like overlay2 we keep 512 bytes spare for options a runtime adds
- * (SELinux context=…), so a mount's options must fit in 3584 bytes.
- * Absolute `<home>/l/<id>` lowerdirs cost len(home) + 30 bytes a layer:
- * 64 layers under /var/lib/strata, about 90 under the shortest root, so
- * this, not MAX_LOWERS, is the binding limit until mounts can carry
- * lowerdirs relative to `home` (mountAt would have to chdir for them).
+ * error. Deep mounts are performed with lowerdirs relative to `home`
+ * (`l/<id>`, see mountAt), so it is their relative length that must fit.
  */
-export const OPTIONS_LIMIT = 4096 - 512;
+export const OPTIONS_LIMIT = MOUNT_DATA_LIMIT;
 
 /** Mount options the running kernel accepts (see probe.ts). */
 export interface OverlayFeatures {
@@ -100,7 +96,7 @@ export class OverlayLayout {
     for (const m of mounts) {
       if (m.type !== 'overlay') continue;
       const lowers = m.options.find((o) => o.startsWith('lowerdir='))?.split(':').length ?? 0;
-      this.checkLength(key, lowers, Buffer.byteLength(m.options.join(',')), features);
+      this.checkLength(key, lowers, mountedLength(m.options), features);
     }
   }
 
@@ -108,7 +104,7 @@ export class OverlayLayout {
     if (length <= OPTIONS_LIMIT) return;
     throw errors.unsupported(
       `overlay: snapshot "${key}" stacks ${lowers} layers, but mount options for that many lowerdirs ` +
-        `under ${this.home} take ${length} bytes, over the ${OPTIONS_LIMIT}-byte limit of one page; ` +
+        `take ${length} bytes, over the ${OPTIONS_LIMIT}-byte limit of one page; ` +
         `with this data root at most ${this.maxLowers(features)} lower layers fit. ` +
         'Use a data root with a shorter path, an image with fewer layers (squash it), or the vfs storage driver',
     );
@@ -125,6 +121,14 @@ export class OverlayLayout {
   optionsLength(lowers: number, features: OverlayFeatures): number {
     const id = 'x'.repeat(ID_LENGTH);
     const m = this.mounts(id, new Array<string>(lowers).fill(id), true, features)[0];
-    return m.type === 'overlay' ? Buffer.byteLength(m.options.join(',')) : 0;
+    return m.type === 'overlay' ? mountedLength(m.options) : 0;
   }
+}
+
+/** The length of the data mountAt passes to the kernel: relative paths once absolute ones are too long. */
+function mountedLength(options: string[]): number {
+  const absolute = Buffer.byteLength(options.join(','));
+  if (absolute <= OPTIONS_LIMIT) return absolute;
+  const rel = relativeOverlayOptions(options);
+  return rel ? Buffer.byteLength(rel.options.join(',')) : absolute;
 }
