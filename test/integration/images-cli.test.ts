@@ -114,6 +114,48 @@ describe('image commands on one data root', () => {
     assert.match(prune.stdout, /Total reclaimed space: /);
   });
 
+  it('saves several images in one archive and loads them back, gzip-compressed, from stdin', async () => {
+    await t.strata(['import', rootfs, 'multi-a:1']);
+    await t.strata(['import', '-c', 'CMD ["true"]', rootfs, 'multi-b:2']);
+    await t.strata(['tag', 'multi-b:2', 'multi-b:latest']);
+    const archive = join(t.dir, 'multi.tar');
+    assert.equal((await t.strata(['save', '-o', archive, 'multi-a:1', 'multi-b'])).code, 0);
+    const { gzipSync } = await import('node:zlib');
+    const { readFile } = await import('node:fs/promises');
+    const other = await TempRoot.create();
+    try {
+      const r = await other.strata(['load'], { input: gzipSync(await readFile(archive)) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n').sort(), ['Loaded image: multi-a:1', 'Loaded image: multi-b:2', 'Loaded image: multi-b:latest']);
+      const names = (await other.strata(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.trim().split('\n').sort();
+      assert.deepEqual(names, ['multi-a:1', 'multi-b:2', 'multi-b:latest']);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('imports from a URL and from stdin', async () => {
+    const { createServer } = await import('node:http');
+    const { createReadStream } = await import('node:fs');
+    const server = createServer((_req, res) => createReadStream(rootfs).pipe(res)).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const r = await t.strata(['import', `http://127.0.0.1:${port}/busybox.tar`, 'from-url:1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match((await t.strata(['history', '--format', '{{.Comment}}', 'from-url:1'])).stdout, new RegExp(`Imported from http://127.0.0.1:${port}/busybox.tar`));
+    } finally {
+      server.close();
+    }
+    const { readFile } = await import('node:fs/promises');
+    const r = await t.strata(['import', '-', 'from-stdin:1'], { input: await readFile(rootfs) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await t.strata(['history', '--format', '{{.Comment}}', 'from-stdin:1'])).stdout, 'Imported from -\n');
+    const missing = await t.strata(['import', join(t.dir, 'nope.tar')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot open .*nope\.tar/);
+  });
+
   it('answers usage errors as the docker CLI does', async () => {
     const bad = await t.strata(['images', '--bogus']);
     assert.equal(bad.code, 125);

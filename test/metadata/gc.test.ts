@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Engine } from '../../src/engine/engine.js';
+import { isStrataError } from '../../src/errors/errors.js';
 import { writeDockerArchive, writeLayerTar } from '../fixtures/image-archive.js';
 import { STRATA_BIN, TempRoot } from '../helpers/strata.js';
 
@@ -67,5 +68,22 @@ describe('garbage collection and leases', () => {
     }
     await engine.gc();
     assert.equal(engine.images.resolve('racing:1').id, img.id, 'the image survives GC once stored');
+  });
+
+  it('refuses to remove an image a container uses unless forced, and keeps its layers', async () => {
+    const img = engine.images.resolve('racing:1');
+    engine.db
+      .prepare('INSERT INTO containers (id, name, image_id, snapshot_key, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run('c'.repeat(64), 'user', img.id, img.topLayer, Date.now());
+    try {
+      await assert.rejects(engine.images.remove('racing:1'), (e) => isStrataError(e, 'Conflict') && /container user is using its referenced image/.test((e as Error).message));
+      const reports = await engine.images.remove('racing:1', { force: true });
+      assert.deepEqual(reports, [{ Untagged: 'racing:1' }]);
+      await engine.gc();
+      assert.equal(engine.images.resolve(img.id.slice(7)).id, img.id, 'the image stays while its container exists');
+      for (const l of img.layers) assert.equal((await engine.snapshotter.stat(l.chainId)).kind, 'committed');
+    } finally {
+      engine.db.prepare('DELETE FROM containers').run();
+    }
   });
 });
