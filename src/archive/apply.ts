@@ -15,6 +15,7 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
+  write,
   writeSync,
 } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -47,6 +48,10 @@ export interface ApplyResult {
   entries: number;
 }
 
+function writeAsync(fd: number, buf: Buffer, off: number, len: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
@@ -70,17 +75,17 @@ export async function applyLayer(tar: Readable, dir: string, opts: ApplyOptions)
   signal?.addEventListener('abort', onAbort, { once: true });
   const reader = new TarReader(tar);
   const unpacker = new Unpacker(new LayerRoot(root), opts.format, reader);
-  let size = 0;
   let entries = 0;
   try {
     for (let e = await reader.next(); e !== null; e = await reader.next()) {
       signal?.throwIfAborted();
-      await unpacker.apply(e);
+      // Only entries whose body is not buffered yet return a promise.
+      const pending = unpacker.apply(e);
+      if (pending) await pending;
       entries++;
-      size += e.size;
     }
     unpacker.finish();
-    return { size, entries };
+    return { size: unpacker.bytes, entries };
   } catch (e) {
     tar.destroy();
     if (signal?.aborted) throw signal.reason;
@@ -98,6 +103,8 @@ class Unpacker {
   private readonly forgetTimes = (key: string) => this.dirTimes.delete(key);
   private readonly onImplicitDir: (key: string) => void;
   private readonly euid = process.geteuid!();
+  /** Bytes of regular-file content written. */
+  bytes = 0;
 
   constructor(
     private readonly root: LayerRoot,
@@ -107,14 +114,13 @@ class Unpacker {
     this.onImplicitDir = format === 'plain' ? (key) => this.unpacked.add(key) : () => {};
   }
 
-  async apply(e: TarEntry): Promise<void> {
+  apply(e: TarEntry): Promise<void> | void {
     try {
-      await this.entry(e);
+      return this.entry(e)?.catch((err: unknown) => {
+        throw this.explain(e, err);
+      });
     } catch (err) {
-      if (isStrataError(err)) throw err;
-      const code = errnoCode(err);
-      const make = code === 'ENAMETOOLONG' ? errors.hostileArchive : errors.internal;
-      throw make(`layer entry "${e.name}": ${(err as Error).message}`, { cause: err });
+      throw this.explain(e, err);
     }
   }
 
@@ -123,7 +129,14 @@ class Unpacker {
     for (const [key, mtime] of this.dirTimes) lutimesSync(this.root.path(key), mtime, mtime);
   }
 
-  private async entry(e: TarEntry): Promise<void> {
+  /** Gives a system error the entry it happened on; our own errors already say. */
+  private explain(e: TarEntry, err: unknown): unknown {
+    if (isStrataError(err)) return err;
+    const make = errnoCode(err) === 'ENAMETOOLONG' ? errors.hostileArchive : errors.internal;
+    return make(`layer entry "${e.name}": ${(err as Error).message}`, { cause: err });
+  }
+
+  private entry(e: TarEntry): Promise<void> | void {
     const clean = cleanName(e.name, e.name);
     if (clean === '') return this.rootEntry(e);
     const [dir, base] = splitName(clean);
@@ -163,26 +176,54 @@ class Unpacker {
     }
   }
 
-  private async file(e: TarEntry, parent: string, key: string, path: string): Promise<void> {
+  /** Small files are written without awaiting anything; the rest stream on in fileRest. */
+  private file(e: TarEntry, parent: string, key: string, path: string): Promise<void> | void {
     const fd = this.create(key, path, () => openSync(path, CREATE_FLAGS, 0o600));
+    let owned = true;
     try {
-      const reader = this.reader;
-      while (reader.remaining > 0) {
-        const chunk = reader.take(reader.remaining);
-        if (chunk === null) {
-          await reader.fill();
-          continue;
-        }
-        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+      this.writeBuffered(fd);
+      if (this.reader.remaining > 0) {
+        owned = false;
+        return this.fileRest(e, parent, path, fd);
       }
-      // Most layer files are root's: skip the chown when it would change nothing.
-      if (e.uid !== this.euid || e.gid !== this.root.childGid(parent)) fchownSync(fd, e.uid, e.gid);
-      fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
-      writeXattrs(path, e.xattrs); // after chown, which drops security.capability
-      futimesSync(fd, e.mtime, e.mtime);
+      this.fileMetadata(e, parent, path, fd);
+    } finally {
+      if (owned) closeSync(fd);
+    }
+  }
+
+  /**
+   * Large bodies are written on the thread pool so that, while a chunk goes
+   * to disk, the event loop keeps pulling the next ones from the decompressor.
+   */
+  private async fileRest(e: TarEntry, parent: string, path: string, fd: number): Promise<void> {
+    try {
+      while (this.reader.remaining > 0) {
+        await this.reader.fill();
+        for (let chunk = this.reader.take(); chunk !== null; chunk = this.reader.take()) {
+          for (let off = 0; off < chunk.length; ) off += await writeAsync(fd, chunk, off, chunk.length - off);
+          this.bytes += chunk.length;
+        }
+      }
+      this.fileMetadata(e, parent, path, fd);
     } finally {
       closeSync(fd);
     }
+  }
+
+  private writeBuffered(fd: number): void {
+    for (let chunk = this.reader.take(); chunk !== null; chunk = this.reader.take()) {
+      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+      this.bytes += chunk.length;
+    }
+  }
+
+  private fileMetadata(e: TarEntry, parent: string, path: string, fd: number): void {
+    // Most layer files are root's: skip the chown when it would change nothing.
+    if (e.uid !== this.euid || e.gid !== this.root.childGid(parent)) fchownSync(fd, e.uid, e.gid);
+    fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
+    writeXattrs(path, e.xattrs); // after chown, which drops security.capability
+    futimesSync(fd, e.mtime, e.mtime);
   }
 
   private directory(e: TarEntry, key: string, path: string): void {
@@ -234,6 +275,7 @@ class Unpacker {
     if (this.format === 'overlay') {
       this.create(key, path, () => makeOverlayWhiteout(path));
       lchownSync(path, e.uid, e.gid);
+      lutimesSync(path, e.mtime, e.mtime); // so tar → upperdir → tar gives the same bytes
     } else {
       this.root.forget(key, this.forgetTimes);
       removeWhitedOut(path);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { Readable, type Transform } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { errnoCode, errors, isStrataError } from '../errors/errors.js';
 
@@ -15,6 +15,7 @@ const OTHER_MAGIC: [string, number[]][] = [
 const PEEK = 6;
 const CHUNK = 64 * 1024;
 const STDERR_LIMIT = 4096;
+const OUTPUT_BUFFER = 4 * 1024 * 1024;
 
 function startsWith(b: Buffer, magic: number[]): boolean {
   return b.length >= magic.length && magic.every((m, i) => b[i] === m);
@@ -62,6 +63,7 @@ async function peek(input: Readable, n: number): Promise<Buffer> {
       const settle = (err?: unknown) => {
         input.off('readable', ready).off('end', ready).off('error', settle);
         if (err === undefined) resolve();
+        else if (isStrataError(err)) reject(err);
         else reject(errors.corruptArchive(`reading layer stream: ${(err as Error).message}`, { cause: err }));
       };
       const ready = () => settle();
@@ -85,7 +87,7 @@ export async function decompressStream(input: Readable): Promise<Readable> {
   }
   switch (detectCompression(head)) {
     case 'gzip':
-      return viaZlib(input, createGunzip({ chunkSize: CHUNK }), 'gzip decompression', errors.corruptArchive);
+      return viaZlib(input, createGunzip({ chunkSize: CHUNK }), 'gzip decompression failed', errors.corruptArchive);
     case 'zstd':
       return viaProcess(input, ['-d', '-c', '-q'], 'zstd decompression', errors.corruptArchive);
     case 'none':
@@ -97,7 +99,7 @@ export async function decompressStream(input: Readable): Promise<Readable> {
 export function compressStream(input: Readable, kind: Compression): Readable {
   switch (kind) {
     case 'gzip':
-      return viaZlib(input, createGzip({ chunkSize: CHUNK }), 'gzip compression', errors.internal);
+      return viaZlib(input, createGzip({ chunkSize: CHUNK }), 'gzip compression failed', errors.internal);
     case 'zstd':
       // Single-threaded level 3 (zstd's default) so the output, and so the digest, is reproducible.
       return viaProcess(input, ['-c', '-q', '-3'], 'zstd compression', errors.internal);
@@ -108,74 +110,74 @@ export function compressStream(input: Readable, kind: Compression): Readable {
 
 type Fail = (message: string, options?: { cause?: unknown }) => Error;
 
+/**
+ * The stream handed to the caller. Its large buffer lets the decoder (zlib's
+ * thread pool, or the zstd process) run ahead while the consumer writes
+ * files on the main thread. If the consumer gives up early, `stop` runs.
+ */
+function output(stop: () => void): PassThrough {
+  const out = new PassThrough({ highWaterMark: OUTPUT_BUFFER });
+  out.on('close', () => {
+    if (!out.readableEnded) stop();
+  });
+  return out;
+}
+
 function viaZlib(input: Readable, codec: Transform, what: string, fail: Fail): Readable {
-  input.on('error', (e) => codec.destroy(e));
-  input.pipe(codec);
-  return Readable.from(
-    (async function* () {
-      try {
-        for await (const chunk of codec) yield chunk as Buffer;
-      } catch (e) {
-        if (isStrataError(e)) throw e;
-        throw fail(`${what}: ${(e as Error).message}`, { cause: e });
-      } finally {
-        input.destroy();
-        codec.destroy();
-      }
-    })(),
-    { objectMode: false },
-  );
+  const stop = () => {
+    input.destroy();
+    codec.destroy();
+  };
+  const out = output(stop);
+  const onError = (e: Error) => {
+    stop();
+    out.destroy(isStrataError(e) ? e : fail(`${what}: ${e.message}`, { cause: e }));
+  };
+  input.on('error', onError);
+  codec.on('error', onError);
+  input.pipe(codec).pipe(out);
+  return out;
 }
 
 /**
- * Runs the Debian `zstd` binary as a filter. Its exit status is checked after
- * stdout ends, so a corrupt frame fails the stream instead of truncating it.
+ * Runs the Debian `zstd` binary as a filter. The output ends only once zstd
+ * has exited 0, so a corrupt frame fails the stream instead of truncating it.
  */
-function viaProcess(
-  input: Readable,
-  args: string[],
-  what: string,
-  fail: Fail,
-): Readable {
+function viaProcess(input: Readable, args: string[], what: string, fail: Fail): Readable {
   const child = spawn('zstd', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = output(() => {
+    child.kill();
+    input.destroy();
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
     if (stderr.length < STDERR_LIMIT) stderr += s;
   });
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('error', (e) => resolve(errnoCode(e) ?? 'spawn failed'));
-    child.on('close', (code, sig) => resolve(code ?? sig ?? 'killed'));
-  });
-  let inputError: unknown;
+  let inputError: Error | undefined;
   input.on('error', (e) => {
     inputError = e;
-    child.stdin.destroy();
+    child.kill();
   });
   child.stdin.on('error', () => {}); // EPIPE when zstd exits early; its status says why
+  child.stdout.on('error', () => {}); // likewise
   input.pipe(child.stdin);
-  return Readable.from(
-    (async function* () {
-      let done = false;
-      try {
-        try {
-          for await (const chunk of child.stdout) yield chunk as Buffer;
-        } catch {
-          // a stdout failure is reported through the exit status below
-        }
-        const status = await exited;
-        done = true;
-        if (inputError !== undefined) {
-          if (isStrataError(inputError)) throw inputError;
-          throw fail(`${what}: reading input: ${(inputError as Error).message}`, { cause: inputError });
-        }
-        if (status === 'ENOENT') throw errors.unavailable(`${what}: the zstd program is not installed (apt-get install zstd)`);
-        if (status !== 0) throw fail(`${what} failed (zstd exit status ${status}): ${stderr.trim() || 'no message'}`);
-      } finally {
-        if (!done) child.kill();
-        input.destroy();
-      }
-    })(),
-    { objectMode: false },
-  );
+  child.stdout.pipe(out, { end: false });
+  let settled = false;
+  const finish = (status: number | string) => {
+    if (settled) return;
+    settled = true;
+    if (inputError !== undefined) {
+      out.destroy(isStrataError(inputError) ? inputError : fail(`${what}: reading input: ${inputError.message}`, { cause: inputError }));
+    } else if (status === 'ENOENT') {
+      out.destroy(errors.unavailable(`${what}: the zstd program is not installed (apt-get install zstd)`));
+    } else if (status !== 0) {
+      out.destroy(fail(`${what} failed (zstd exit status ${status}): ${stderr.trim() || 'no message'}`));
+    } else {
+      out.end();
+    }
+  };
+  child.on('error', (e) => finish(errnoCode(e) ?? e.message));
+  child.on('close', (code, signal) => finish(code ?? signal ?? 'unknown'));
+  return out;
 }

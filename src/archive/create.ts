@@ -1,7 +1,7 @@
 import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { errors } from '../errors/errors.js';
+import { errors, isStrataError } from '../errors/errors.js';
 import type { LayerFormat } from './apply.js';
 import {
   BLOCK,
@@ -61,7 +61,12 @@ class TarWriter {
   ) {}
 
   *archive(): Generator<Buffer> {
-    yield* this.directory(this.root, '');
+    try {
+      yield* this.directory(this.root, '');
+    } catch (e) {
+      if (isStrataError(e)) throw e;
+      throw errors.internal(`archiving ${this.root}: ${(e as Error).message}`, { cause: e });
+    }
     this.push(ZEROS);
     yield* this.flush(0);
   }

@@ -21,7 +21,9 @@ function isPlain(name: string): boolean {
  * that would climb above the root is an escape attempt.
  */
 export function cleanName(name: string, entryName: string): string {
-  if (isPlain(name)) return name.endsWith('/') ? name.slice(0, -1) : name;
+  // GNU tar writes "./a/b": strip that prefix without the general path.
+  const rel = name.startsWith('./') ? name.slice(2) : name;
+  if (isPlain(rel)) return rel.endsWith('/') ? rel.slice(0, -1) : rel;
   const out: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;

@@ -50,7 +50,7 @@ export class TarReader {
   private consumed = 0; // absolute offset of the next unread byte
   private ended = false;
   private last = ''; // name of the latest entry, for error messages
-  private readonly source: AsyncIterator<Buffer | string>;
+  private readonly source: AsyncIterator<Buffer | Uint8Array | string>;
 
   constructor(input: Readable) {
     this.source = input[Symbol.asyncIterator]();
@@ -99,11 +99,11 @@ export class TarReader {
     }
   }
 
-  /** Up to `max` buffered body bytes without waiting, or null when nothing is buffered. */
-  take(max: number): Buffer | null {
+  /** The next buffered piece of the body without waiting, or null when nothing is buffered. */
+  take(): Buffer | null {
     if (this.buffered === 0 || this.remaining === 0) return null;
     const first = this.chunks[0];
-    const n = Math.min(max, this.remaining, first.length - this.head);
+    const n = Math.min(this.remaining, first.length - this.head);
     const out = first.subarray(this.head, this.head + n);
     this.drop(n);
     this.remaining -= n;
@@ -169,7 +169,9 @@ export class TarReader {
       return decodeHeader(block);
     } catch (e) {
       if (!(e instanceof TarFormatError)) throw e;
-      throw this.corrupt(`layer tar: ${e.message} at byte ${this.consumed - BLOCK}${this.after()}`);
+      throw this.corrupt(
+        `layer tar: ${e.message} at byte ${this.consumed - BLOCK}${this.after()}; the stream is not an uncompressed tar or is corrupted`,
+      );
     }
   }
 
@@ -218,7 +220,7 @@ export class TarReader {
   /** Buffers one more chunk; false at end of stream. */
   private async pull(): Promise<boolean> {
     if (this.ended) return false;
-    let r: IteratorResult<Buffer | string>;
+    let r: IteratorResult<Buffer | Uint8Array | string>;
     try {
       r = await this.source.next();
     } catch (e) {
@@ -229,7 +231,8 @@ export class TarReader {
       this.ended = true;
       return false;
     }
-    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    const v = r.value;
+    const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;

@@ -234,7 +234,9 @@ export class ImageService {
       this.#store.delete(image.id);
       this.#configs.delete(image.id);
       reports.push({ Deleted: image.id });
-      if (opts.prune !== false) await this.#engine.gc();
+      if (opts.prune !== false) {
+        for (const chain of (await this.#engine.gc()).removedLayers) reports.push({ Deleted: chain });
+      }
     }
     return reports;
   }

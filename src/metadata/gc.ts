@@ -9,7 +9,8 @@ export interface GcResult {
   blobsRemoved: number;
   bytesFreed: number;
   snapshotsRemoved: number;
-  layersRemoved: number;
+  /** ChainIDs of the layers removed, children before parents (as `rmi` reports them). */
+  removedLayers: string[];
 }
 
 /**
@@ -24,7 +25,7 @@ export interface GcResult {
  * either committed the lease before GC read them or waits for GC to finish.
  */
 export async function collectGarbage(db: DB, leases: LeaseManager, content: ContentStore, snapshotter: Snapshotter): Promise<GcResult> {
-  const result: GcResult = { blobsRemoved: 0, bytesFreed: 0, snapshotsRemoved: 0, layersRemoved: 0 };
+  const result: GcResult = { blobsRemoved: 0, bytesFreed: 0, snapshotsRemoved: 0, removedLayers: [] };
   db.exec('BEGIN IMMEDIATE');
   try {
     const blobs = new Set<string>();
@@ -61,7 +62,9 @@ export async function collectGarbage(db: DB, leases: LeaseManager, content: Cont
     };
     const del = db.prepare('DELETE FROM layers WHERE chain_id = ?');
     const unmarked = [...layerParent.keys()].filter((c) => !snapshots.has(c));
-    for (const chain of unmarked.sort((a, b) => depth(b) - depth(a))) result.layersRemoved += del.run(chain).changes;
+    for (const chain of unmarked.sort((a, b) => depth(b) - depth(a))) {
+      if (del.run(chain).changes) result.removedLayers.push(chain);
+    }
     // Leaves first: a snapshot is removable once no unswept child points at it.
     const doomed = new Set([...snapParents.keys()].filter((k) => !snapshots.has(k)));
     while (doomed.size) {

@@ -183,3 +183,24 @@ test('refuses a PAX path containing a NUL byte', async (t) => {
   await expectHostile(tar, layer, 'overlay', 'a\0/../../sentinel/pwned');
   check();
 });
+
+test('a directory replaced by an escaping symlink is not written through later', async (t) => {
+  for (const format of FORMATS) {
+    const { layer, sentinel, check } = layerWithSentinel(t);
+    await expectHostile(await buildTar([dir('a/'), file('a/b', 'x'), symlink('a', sentinel), file('a/c')]), layer, format, 'a/c');
+    check();
+  }
+});
+
+test('deferred directory times never follow a symlink that replaced the directory', async (t) => {
+  for (const format of FORMATS) {
+    const { layer, sentinel, check } = layerWithSentinel(t);
+    const tar = await buildTar([
+      { header: { name: 'a/', type: 'directory', mtime: new Date(0) } },
+      { header: { name: 'a/keep/', type: 'directory', mtime: new Date(0) } },
+      symlink('a', sentinel),
+    ]);
+    await applyLayer(streamOf(tar), layer, { format });
+    check();
+  }
+});
