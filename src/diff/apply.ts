@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { applyLayer } from '../archive/apply.js';
 import { decompressStream } from '../archive/compression.js';
 import type { ContentStore } from '../content/store.js';
@@ -34,6 +35,12 @@ export async function applyBlob(
   return withTempMount(mounts, opts.tmpDir, async (dir) =>
     applyStream(await content.reader(blob), dir, 'plain', opts.expectedDiffId),
   );
+}
+
+/** Checks that a blob decompresses to the expected DiffID, reading it once without unpacking. */
+export async function verifyDiffId(content: ContentStore, blob: Digest, expectedDiffId: Digest): Promise<void> {
+  const tar = await decompressStream(await content.reader(blob));
+  await pipeline(tar, new VerifyingStream({ expectedDigest: expectedDiffId, what: `layer ${blob} DiffID` }), new Writable({ write: (_c, _e, cb) => cb() }));
 }
 
 export async function applyStream(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ContentStore } from '../content/store.js';
 import type { Digest } from '../digest/digest.js';
-import { applyBlob } from '../diff/apply.js';
+import { applyBlob, verifyDiffId } from '../diff/apply.js';
 import { isStrataError } from '../errors/errors.js';
 import type { ImageLayer, ImageStore } from '../metadata/images.js';
 import type { Lease } from '../metadata/leases.js';
@@ -27,6 +27,8 @@ export async function unpackLayers(deps: UnpackDeps, layers: ImageLayer[], lease
   for (const layer of layers) {
     const existing = deps.images.getLayer(layer.chainId);
     if (existing && (await snapshotExists(deps.snapshotter, layer.chainId))) {
+      // The layer is here, but this image's blob must still be shown to hold it.
+      await verifyBlob(deps, layer);
       sizes.push(existing.size);
       parent = layer.chainId;
       continue;
@@ -37,6 +39,7 @@ export async function unpackLayers(deps: UnpackDeps, layers: ImageLayer[], lease
     const mounts = await deps.snapshotter.prepare(key, parent);
     try {
       await applyBlob(deps.content, layer.blobDigest, mounts, { expectedDiffId: layer.diffId, tmpDir: deps.tmpDir });
+      deps.images.recordDiffId(layer.blobDigest, layer.diffId);
       await deps.snapshotter.commit(layer.chainId, key);
     } catch (e) {
       await deps.snapshotter.remove(key).catch(() => undefined);
@@ -49,6 +52,16 @@ export async function unpackLayers(deps: UnpackDeps, layers: ImageLayer[], lease
     parent = layer.chainId;
   }
   return sizes;
+}
+
+/**
+ * An uncompressed blob is its own DiffID (the content store verified its
+ * digest); a compressed one is decompressed and hashed once, then remembered.
+ */
+async function verifyBlob(deps: UnpackDeps, layer: ImageLayer): Promise<void> {
+  if (layer.blobDigest === layer.diffId || deps.images.verifiedDiffId(layer.blobDigest) === layer.diffId) return;
+  await verifyDiffId(deps.content, layer.blobDigest, layer.diffId);
+  deps.images.recordDiffId(layer.blobDigest, layer.diffId);
 }
 
 async function snapshotExists(s: Snapshotter, key: string): Promise<boolean> {

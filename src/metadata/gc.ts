@@ -81,8 +81,10 @@ export async function collectGarbage(db: DB, leases: LeaseManager, content: Cont
         }
       }
     }
+    const forget = db.prepare('DELETE FROM blob_diff_ids WHERE blob_digest = ?');
     for await (const b of content.walk()) {
       if (blobs.has(b.digest)) continue;
+      forget.run(b.digest);
       try {
         await content.delete(b.digest as Digest);
         result.blobsRemoved++;

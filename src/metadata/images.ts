@@ -171,6 +171,18 @@ export class ImageStore {
     return row && { chainId: row.chain_id, diffId: row.diff_id, parent: row.parent ?? undefined, size: row.size };
   }
 
+  /** The DiffID a blob was verified to decompress to, if it ever was. */
+  verifiedDiffId(blob: Digest): Digest | undefined {
+    const row = this.#db.prepare('SELECT diff_id FROM blob_diff_ids WHERE blob_digest = ?').get(blob) as
+      | { diff_id: Digest }
+      | undefined;
+    return row?.diff_id;
+  }
+
+  recordDiffId(blob: Digest, diffId: Digest): void {
+    this.#db.prepare('INSERT OR REPLACE INTO blob_diff_ids (blob_digest, diff_id) VALUES (?, ?)').run(blob, diffId);
+  }
+
   putLayer(l: LayerRecord): void {
     this.#db
       .prepare('INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, created_at) VALUES (?, ?, ?, ?, ?)')

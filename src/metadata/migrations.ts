@@ -90,4 +90,12 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (lease_id, kind, ref)
   );
   `,
+  `
+  -- DiffIDs verified for compressed layer blobs, so a layer already unpacked
+  -- from another blob is never taken on trust for a new one.
+  CREATE TABLE blob_diff_ids (
+    blob_digest TEXT PRIMARY KEY,
+    diff_id TEXT NOT NULL
+  );
+  `,
 ];

@@ -120,6 +120,22 @@ describe('hostile layers are refused and leave nothing behind', () => {
     await assertNothingLeft();
   });
 
+  it('load refuses a blob claiming the DiffID of a layer that is already unpacked', async () => {
+    const real = join(t.dir, 'real-layer.tar');
+    const { diffId } = await writeLayerTar(real, [{ name: 'real.txt', content: 'real' }]);
+    await writeDockerArchive(join(t.dir, 'real.tar'), [{ path: real, diffId }], { repoTags: ['real:1'] });
+    assert.equal((await t.strata(['load', '-i', join(t.dir, 'real.tar')])).code, 0);
+    const fake = join(t.dir, 'fake-layer.tar');
+    await writeLayerTar(fake, [{ name: 'fake.txt', content: 'fake' }]);
+    await writeDockerArchive(join(t.dir, 'fake.tar'), [{ path: fake, diffId }], { repoTags: ['fake:1'], config: { Cmd: ['fake'] } });
+    const r = await t.strata(['load', '-i', join(t.dir, 'fake.tar')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`DiffID.*expected ${diffId}`));
+    assert.equal((await t.strata(['images', '--format', '{{.Repository}}'])).stdout, 'real\n');
+    assert.equal((await t.strata(['rmi', 'real:1'])).code, 0);
+    await assertNothingLeft();
+  });
+
   async function assertNothingLeft(): Promise<void> {
     const names = await allNames(t.dir);
     assert.deepEqual(names.filter((n) => /(escape|evil)\.txt$/.test(n)), [], 'no file written outside the layer');
