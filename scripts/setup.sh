@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # runc and busybox-static run containers and make the base image; zstd
-# decompresses zstd layers; docker.io and skopeo are the peers the interop
-# tests and benchmarks compare against.
-PACKAGES=(busybox-static zstd runc docker.io skopeo util-linux tar)
+# decompresses zstd layers; docker.io, skopeo and docker-registry are the
+# peers of the interop tests and benchmarks, wrk loads the registry
+# benchmark, and chromium is the explorer's end-to-end test browser.
+PACKAGES=(busybox-static zstd runc docker.io skopeo docker-registry wrk util-linux tar chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { isStrataError } from '../errors/errors.js';
+import { registerDistribution } from './commands/distribution.js';
+import { registerExplore } from './commands/explore.js';
 import { registerHistory } from './commands/history.js';
 import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRegistry } from './commands/registry.js';
 import { registerRemove } from './commands/remove.js';
 import { registerSystem } from './commands/system.js';
 import { registerTransfer } from './commands/transfer.js';
@@ -40,6 +43,9 @@ function buildProgram(ctx: CliContext): Command {
   registerRemove(program, image, ctx);
   registerTransfer(program, image, ctx);
   registerSystem(program, system, ctx);
+  registerDistribution(program, image, ctx);
+  registerRegistry(program, ctx);
+  registerExplore(program, image, ctx);
   configureErrors(program);
   return program;
 }

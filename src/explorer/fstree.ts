@@ -80,13 +80,6 @@ export function subtreeBytes(node: TreeNode): number {
   return total;
 }
 
-/** Number of nodes below a directory. */
-export function subtreeCount(node: TreeNode): number {
-  let n = 0;
-  if (node.children) for (const child of node.children.values()) n += 1 + subtreeCount(child);
-  return n;
-}
-
 /** A deep copy of a subtree with every node marked `mark` (how a deleted directory's contents are shown). */
 export function copyMarked(node: TreeNode, mark: Mark): TreeNode {
   const copy: TreeNode = { name: node.name, meta: node.meta, layer: node.layer, mark };

@@ -35,6 +35,17 @@ export interface LayerIndex {
   entries: IndexEntry[];
 }
 
+/** The header fields read here (tar-stream's Header, which pax and GNU extensions already folded in). */
+interface TarHeader {
+  name: string;
+  type?: string | null;
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  linkname?: string | null;
+}
+
 const KINDS: Record<string, EntryKind> = {
   file: 'file',
   'contiguous-file': 'file',
@@ -58,14 +69,14 @@ export function normalizeTarPath(name: string): string | undefined {
   return n.slice(1);
 }
 
-function kindOf(header: tarStream.Headers, base: string): EntryKind | undefined {
+function kindOf(header: TarHeader, base: string): EntryKind | undefined {
   if (base === OPAQUE_WHITEOUT) return 'opaque';
   if (base.startsWith(WHITEOUT_PREFIX)) return 'whiteout';
-  return KINDS[header.type ?? 'file'];
+  return Object.hasOwn(KINDS, header.type ?? 'file') ? KINDS[header.type ?? 'file'] : undefined;
 }
 
 /** Turns one tar header into an index entry, or undefined for entries that name nothing in the tree. */
-export function indexEntry(header: tarStream.Headers): IndexEntry | undefined {
+function indexEntry(header: TarHeader): IndexEntry | undefined {
   const path = normalizeTarPath(header.name);
   if (!path) return undefined;
   const base = posix.basename(path);

@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import { WHITEOUT_PREFIX } from '../archive/whiteouts.js';
 import {
   DIR_META,
@@ -6,7 +5,6 @@ import {
   joinPath,
   lookup,
   newRoot,
-  splitPath,
   walkPostOrder,
   type FileMeta,
   type Mark,
@@ -41,15 +39,22 @@ export interface LayerChanges {
   stats: LayerStats;
 }
 
+const EXISTED = 1;
+const COUNTED = 2;
+
 function dirOf(path: string): string {
-  const d = posix.dirname(path);
-  return d === '.' ? '' : d;
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash);
 }
 
+function baseOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** An index entry already has the shape of FileMeta: it is shared, not copied, unless a non-file claims bytes. */
 function metaOf(e: IndexEntry): FileMeta {
-  const meta: FileMeta = { kind: e.kind as FileMeta['kind'], size: e.kind === 'file' ? e.size : 0, mode: e.mode, uid: e.uid, gid: e.gid };
-  if (e.link !== undefined) meta.link = e.link;
-  return meta;
+  if (e.kind === 'file' || e.size === 0) return e as FileMeta;
+  return { ...(e as FileMeta), size: 0 };
 }
 
 function sameAttrs(a: FileMeta, b: FileMeta): boolean {
@@ -75,8 +80,11 @@ export class Replay {
   #layer = -1;
   #changes: TreeNode = newRoot();
   #stats: LayerStats = { entries: 0, added: 0, modified: 0, deleted: 0, contentBytes: 0 };
-  #existedAtStart = new Map<string, boolean>();
-  #counted = new Set<string>();
+  /** Paths this layer touched: EXISTED if they were there below it, COUNTED once in the stats. */
+  #touched = new Map<string, number>();
+  /** Directories of the merged tree and nodes of the change tree by path, valid while nothing is removed. */
+  #dirs = new Map<string, TreeNode>();
+  #changeDirs = new Map<string, TreeNode>();
 
   constructor(opts: { record: boolean }) {
     this.#record = opts.record;
@@ -86,8 +94,9 @@ export class Replay {
     this.#layer = layer;
     this.#changes = newRoot();
     this.#stats = { entries: index.entries.length, added: 0, modified: 0, deleted: 0, contentBytes: 0 };
-    this.#existedAtStart = new Map();
-    this.#counted = new Set();
+    this.#touched = new Map();
+    this.#dirs = new Map();
+    this.#changeDirs = new Map();
     for (const e of index.entries) {
       if (e.kind === 'whiteout') this.#whiteout(e.path);
       else if (e.kind === 'opaque') this.#opaque(e.path);
@@ -99,9 +108,9 @@ export class Replay {
   }
 
   #whiteout(path: string): void {
-    const target = joinPath(dirOf(path), posix.basename(path).slice(WHITEOUT_PREFIX.length));
+    const name = baseOf(path).slice(WHITEOUT_PREFIX.length);
+    const target = joinPath(dirOf(path), name);
     const parent = lookup(this.root, dirOf(target));
-    const name = posix.basename(target);
     if (!parent?.children?.has(name)) return; // nothing below to delete
     this.#delete(parent, name, target);
   }
@@ -115,10 +124,11 @@ export class Replay {
 
   #delete(parent: TreeNode, name: string, path: string): void {
     const node = parent.children!.get(name)!;
-    this.#existedAtStart.set(path, true);
+    this.#touched.set(path, EXISTED);
     if (this.#record) {
       const changeParent = this.#changeNode(dirOf(path));
       changeParent.children!.set(name, copyMarked(node, 'deleted'));
+      this.#changeDirs.clear(); // the copy replaced whatever was cached below `path`
     }
     walkPostOrder(node, path, () => this.#stats.deleted++);
     this.#remove(parent, name, path, 'deleted');
@@ -128,6 +138,7 @@ export class Replay {
   #remove(parent: TreeNode, name: string, path: string, reason: WasteItem['reason']): void {
     const node = parent.children!.get(name)!;
     parent.children!.delete(name);
+    this.#dirs.clear();
     walkPostOrder(node, path, (n, p) => {
       if (n.inode && --n.inode.names === 0) {
         this.waste.push({ path: p, bytes: n.inode.size, addedIn: n.inode.layer, removedIn: this.#layer, reason });
@@ -137,7 +148,7 @@ export class Replay {
 
   #entry(e: IndexEntry): void {
     const parent = this.#ensureDir(dirOf(e.path));
-    const name = posix.basename(e.path);
+    const name = baseOf(e.path);
     const meta = metaOf(e);
     const existing = parent.children!.get(name);
     const existed = this.#startState(e.path, existing);
@@ -165,69 +176,77 @@ export class Replay {
     }
     this.#count(e.path, mark);
     if (this.#record) {
-      const change = this.#changeNode(e.path);
+      const change = this.#changeNode(e.path, node, meta.kind === 'dir');
       change.meta = meta;
       change.layer = this.#layer;
       change.mark = mark;
-      if (meta.kind !== 'dir') delete change.children;
     }
   }
 
   /** Whether a path existed below this layer, fixed the first time the layer touches it. */
   #startState(path: string, existing: TreeNode | undefined): boolean {
-    let existed = this.#existedAtStart.get(path);
-    if (existed === undefined) {
-      existed = existing !== undefined && existing.layer !== this.#layer;
-      this.#existedAtStart.set(path, existed);
-    }
+    const flags = this.#touched.get(path);
+    if (flags !== undefined) return (flags & EXISTED) !== 0;
+    const existed = existing !== undefined && existing.layer !== this.#layer;
+    this.#touched.set(path, existed ? EXISTED : 0);
     return existed;
   }
 
-  /** Counts a path once per layer as added or modified. */
+  /** Counts a path (already touched) once per layer as added or modified. */
   #count(path: string, mark: Mark | undefined): void {
-    if (this.#counted.has(path)) return;
-    this.#counted.add(path);
+    const flags = this.#touched.get(path) ?? 0;
+    if (flags & COUNTED) return;
+    this.#touched.set(path, flags | COUNTED);
     if (mark === 'added') this.#stats.added++;
     else if (mark === 'modified') this.#stats.modified++;
   }
 
-  /** The directory at `path` in the merged tree, creating missing parents as the unpacker does (0755 root:root). */
+  /**
+   * The directory at `path` in the merged tree, creating missing parents as
+   * the unpacker does (0755 root:root). Tar entries come grouped by
+   * directory, so directories are cached for the layer until a removal.
+   */
   #ensureDir(path: string): TreeNode {
-    let node = this.root;
-    let at = '';
-    for (const part of splitPath(path)) {
-      at = joinPath(at, part);
-      let child = node.children!.get(part);
-      if (!child || child.meta.kind !== 'dir') {
-        const existed = this.#startState(at, child);
-        if (child) this.#remove(node, part, at, 'overwritten');
-        child = { name: part, meta: DIR_META, layer: this.#layer, children: new Map() };
-        node.children!.set(part, child);
-        const mark: Mark = existed ? 'modified' : 'added';
-        this.#count(at, mark);
-        if (this.#record) Object.assign(this.#changeNode(at), { meta: DIR_META, layer: this.#layer, mark });
-      }
-      node = child;
+    if (path === '') return this.root;
+    const cached = this.#dirs.get(path);
+    if (cached) return cached;
+    const parent = this.#ensureDir(dirOf(path));
+    const part = baseOf(path);
+    let child = parent.children!.get(part);
+    if (!child || child.meta.kind !== 'dir') {
+      const existed = this.#startState(path, child);
+      if (child) this.#remove(parent, part, path, 'overwritten');
+      child = { name: part, meta: DIR_META, layer: this.#layer, children: new Map() };
+      parent.children!.set(part, child);
+      const mark: Mark = existed ? 'modified' : 'added';
+      this.#count(path, mark);
+      if (this.#record) Object.assign(this.#changeNode(path, child), { meta: DIR_META, layer: this.#layer, mark });
     }
-    return node;
+    this.#dirs.set(path, child);
+    return child;
   }
 
-  /** The change-tree node at `path`, its missing parents copied (unmarked) from the merged tree. */
-  #changeNode(path: string): TreeNode {
-    let node = this.#changes;
-    let merged: TreeNode | undefined = this.root;
-    for (const part of splitPath(path)) {
-      merged = merged?.children?.get(part);
-      let child = node.children!.get(part);
-      if (!child) {
-        child = { name: part, meta: merged?.meta ?? DIR_META, layer: merged?.layer ?? this.#layer, children: new Map() };
-        node.children!.set(part, child);
-      } else if (!child.children) {
-        child.children = new Map();
-      }
-      node = child;
+  /** The change-tree node at `path` (a directory unless `dir` is false), its missing parents copied unmarked from the merged tree. */
+  #changeNode(path: string, merged?: TreeNode, dir = true): TreeNode {
+    if (path === '') return this.#changes;
+    const cached = dir ? this.#changeDirs.get(path) : undefined;
+    if (cached) return cached;
+    const parent = this.#changeNode(dirOf(path));
+    const part = baseOf(path);
+    let child = parent.children!.get(part);
+    if (!child) {
+      const from = merged ?? this.#dirs.get(path) ?? lookup(this.root, path);
+      child = { name: part, meta: from?.meta ?? DIR_META, layer: from?.layer ?? this.#layer };
+      parent.children!.set(part, child);
     }
-    return node;
+    if (dir) {
+      child.children ??= new Map();
+      this.#changeDirs.set(path, child);
+    } else if (child.children) {
+      delete child.children;
+      this.#changeDirs.clear();
+    }
+    return child;
   }
 }
 

@@ -1,5 +1,3 @@
-import { errors } from '../../errors/errors.js';
-
 /** The spec's `<name>` grammar: path components of lowercase alphanumerics joined by separators. */
 const NAME_RE = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 /** The spec's tag grammar. */
@@ -19,18 +17,3 @@ export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag);
 }
 
-export function validateName(name: string): string {
-  if (!isValidName(name)) {
-    throw errors.invalidReference(
-      `invalid repository name "${name.slice(0, 300)}": use lowercase path components [a-z0-9] joined by ".", "_", "__" or "-", at most ${MAX_NAME_LENGTH} characters`,
-    );
-  }
-  return name;
-}
-
-export function validateTag(tag: string): string {
-  if (!isValidTag(tag)) {
-    throw errors.invalidReference(`invalid tag "${tag.slice(0, 200)}": use [a-zA-Z0-9_][a-zA-Z0-9._-], at most 128 characters`);
-  }
-  return tag;
-}

@@ -200,9 +200,13 @@ export class UploadStore {
     return state;
   }
 
-  /** Uploads in `name` with when they started, for purging stale ones. */
-  async list(name: string): Promise<{ id: string; startedAt: Date }[]> {
-    const out: { id: string; startedAt: Date }[] = [];
+  /**
+   * Uploads in `name` with their last activity (the later of the start and
+   * the last write), for purging stale ones. Uploads this process is writing,
+   * and half-created ones whose files are not readable yet, are left out.
+   */
+  async list(name: string): Promise<{ id: string; lastActive: Date }[]> {
+    const out: { id: string; lastActive: Date }[] = [];
     let ids: string[];
     try {
       ids = await this.#driver.list(pathFor({ kind: 'uploadsRoot', name }));
@@ -212,8 +216,11 @@ export class UploadStore {
     }
     for (const p of ids) {
       const id = p.slice(p.lastIndexOf('/') + 1);
-      const started = await this.#driver.getContent(pathFor({ kind: 'uploadStartedAt', name, id })).then((b) => new Date(b.toString()), () => new Date(0));
-      out.push({ id, startedAt: Number.isNaN(started.getTime()) ? new Date(0) : started });
+      if (this.#busy.has(`${name}/${id}`)) continue;
+      const started = await this.#driver.getContent(pathFor({ kind: 'uploadStartedAt', name, id })).then((b) => new Date(b.toString()).getTime(), () => NaN);
+      const written = await this.#driver.stat(pathFor({ kind: 'uploadData', name, id })).then((i) => i.modTime.getTime(), () => NaN);
+      if (Number.isNaN(started) || Number.isNaN(written)) continue;
+      out.push({ id, lastActive: new Date(Math.max(started, written)) });
     }
     return out;
   }
