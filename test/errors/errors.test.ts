@@ -25,6 +25,7 @@ it('pins the stable error codes callers switch on', () => {
     driverUnsupported: 'STRATA_ERR_DRIVER_UNSUPPORTED',
     unsupported: 'STRATA_ERR_UNSUPPORTED',
     unavailable: 'STRATA_ERR_UNAVAILABLE',
+    unauthorized: 'STRATA_ERR_UNAUTHORIZED',
     internal: 'STRATA_ERR_INTERNAL',
   });
   const e = errors.digestMismatch('bad');
