@@ -1,3 +1,4 @@
+import { changeSet, type Change } from '../diff/changes.js';
 import type { Digest } from '../digest/digest.js';
 import type { Engine } from '../engine/engine.js';
 import { errors, isStrataError } from '../errors/errors.js';
@@ -7,7 +8,7 @@ import type { DiveEfficiency } from './dive-efficiency.js';
 import { lookup, subtreeBytes, type TreeNode } from './fstree.js';
 import { LayerIndexCache } from './index-cache.js';
 import { mergedTree } from './replay.js';
-import { imageSummaries, sharingReport, type ImageSummary, type SharingReport } from './sharing.js';
+import { imageSummaries, namesOf, sharingReport, type ImageSummary, type SharingReport } from './sharing.js';
 
 export type TreeView = 'layer' | 'merged';
 
@@ -50,8 +51,30 @@ export interface ContainerLayer {
   name: string;
   snapshotKey: string;
   imageId: Digest;
+  /** The image's first name, `repository:tag`; absent for a dangling image. */
+  image?: string;
+  created: string;
+  /** Disk usage of the writable layer (the snapshotter's). */
   size?: number;
   error?: string;
+}
+
+/** What a container's writable layer changes over its image, as `docker diff` lists it. */
+export interface ContainerChanges {
+  id: string;
+  name: string;
+  changes: Change[];
+  /** Bytes of the added and changed files, hard links counted once. */
+  changedBytes: number;
+  counts: Record<Change['kind'], number>;
+}
+
+interface ContainerRow {
+  id: string;
+  name: string;
+  image_id: Digest;
+  snapshot_key: string;
+  created_at: number;
 }
 
 const CONTAINERS_NOTE =
@@ -200,17 +223,20 @@ export class Explorer {
     return sharingReport(this.engine);
   }
 
-  /** Containers with their writable layer's size; the list is empty until the engine creates containers. */
+  /** Containers with their writable layer's size, newest first; their changes load one at a time (containerChanges). */
   async containers(): Promise<{ note: string; containers: ContainerLayer[] }> {
-    const rows = this.engine.db.prepare('SELECT id, name, image_id, snapshot_key FROM containers ORDER BY created_at DESC').all() as {
-      id: string;
-      name: string;
-      image_id: Digest;
-      snapshot_key: string;
-    }[];
+    const rows = this.engine.db.prepare('SELECT * FROM containers ORDER BY created_at DESC, name').all() as ContainerRow[];
     const containers: ContainerLayer[] = [];
     for (const r of rows) {
-      const c: ContainerLayer = { id: r.id, name: r.name, imageId: r.image_id, snapshotKey: r.snapshot_key };
+      const c: ContainerLayer = {
+        id: r.id,
+        name: r.name,
+        imageId: r.image_id,
+        snapshotKey: r.snapshot_key,
+        created: new Date(r.created_at).toISOString(),
+      };
+      const image = namesOf(this.engine, r.image_id)[0];
+      if (image) c.image = image;
       try {
         c.size = (await this.engine.snapshotter.usage(r.snapshot_key)).size;
       } catch (e) {
@@ -219,6 +245,16 @@ export class Explorer {
       containers.push(c);
     }
     return { note: rows.length ? '' : CONTAINERS_NOTE, containers };
+  }
+
+  /** The changes of a container (by full ID or name) over its image; NotFound when there is no such container. */
+  async containerChanges(ref: string): Promise<ContainerChanges> {
+    const row = this.engine.db.prepare('SELECT * FROM containers WHERE id = ? OR name = ?').get(ref, ref) as ContainerRow | undefined;
+    if (!row) throw errors.notFound(`No such container: ${ref}`);
+    const set = await changeSet(this.engine.snapshotter, row.snapshot_key, { tmpDir: this.engine.tmpDir });
+    const counts = { A: 0, C: 0, D: 0 };
+    for (const c of set.changes) counts[c.kind]++;
+    return { id: row.id, name: row.name, changes: set.changes, changedBytes: set.size, counts };
   }
 
   /** Drops on-disk indexes of layers no image uses any more. */

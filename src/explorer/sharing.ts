@@ -49,7 +49,8 @@ function layerSize(engine: Engine, chainId: Digest): number {
   return engine.imageStore.getLayer(chainId)?.size ?? 0;
 }
 
-function namesOf(engine: Engine, id: Digest): string[] {
+/** An image's tags as `repository:tag`, familiar form. */
+export function namesOf(engine: Engine, id: Digest): string[] {
   return engine.images.tagsOf(id).map((t) => {
     const n = engine.images.displayName(t);
     return `${n.repository}:${n.tag}`;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,8 @@ import type { Page } from 'playwright-core';
 import { Engine } from '../../src/engine/engine.js';
 import { Explorer } from '../../src/explorer/explorer.js';
 import { listenExplorer, type RunningExplorer } from '../../src/explorer/server/listen.js';
+import { writeTx } from '../../src/metadata/db.js';
+import { mountAll, unmount } from '../../src/mount/linux.js';
 import { writeBusyboxRootfs } from '../fixtures/busybox-rootfs.js';
 import { PrivateDocker } from '../helpers/dockerd.js';
 import { TempRoot } from '../helpers/strata.js';
@@ -128,6 +130,35 @@ describe('the explorer in a browser', { skip }, () => {
     assert.match((await first.textContent()) ?? '', /RUN rm \/data\/big\.bin/);
     await page.locator('#waste').scrollIntoViewIfNeeded();
     await page.locator('#waste').screenshot({ path: join(ARTIFACTS, '5-waste.png') });
+    assert.deepEqual(errors, [], 'no script errors on the pages');
+  });
+
+  it("lists a container's changes on the containers page", async () => {
+    const img = engine.images.resolve('explore-demo:1');
+    const mounts = await engine.snapshotter.prepare('browser-ctr', img.topLayer);
+    const dir = await mkdtemp(join(t.dir, 'rootfs-'));
+    mountAll(mounts, dir);
+    try {
+      await writeFile(join(dir, 'etc/motd'), 'hello\n');
+      await rm(join(dir, 'bin/ls'));
+    } finally {
+      unmount(dir);
+      await rmdir(dir);
+    }
+    writeTx(engine.db, () =>
+      engine.db
+        .prepare('INSERT INTO containers (id, name, image_id, snapshot_key, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run('b'.repeat(64), 'demo-ctr', img.id, 'browser-ctr', Date.now()),
+    );
+    await page.goto(`${running.url}containers`);
+    const row = page.locator('#containers tr.container-row', { hasText: 'demo-ctr' });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /explore-demo:1/);
+    await row.click();
+    await page.locator('.changes .change').first().waitFor();
+    const marks = await page.locator('.changes .change').evaluateAll((els) => els.map((e) => `${e.className} ${(e as HTMLElement).dataset.path}`));
+    assert.deepEqual(marks, ['change mark-modified /bin', 'change mark-deleted /bin/ls', 'change mark-modified /etc', 'change mark-added /etc/motd']);
+    await shot('6-containers.png');
     assert.deepEqual(errors, [], 'no script errors on the pages');
   });
 });

@@ -1,6 +1,7 @@
 /** The explorer's server: 404 and 400 answers, loopback by default, prefix mounting, and the on-disk index cache. */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { CliContext } from '../../src/cli/context.js';
 import { hexOf } from '../../src/digest/digest.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Explorer } from '../../src/explorer/explorer.js';
+import { writeTx } from '../../src/metadata/db.js';
+import { mountAll, unmount } from '../../src/mount/linux.js';
 import { createExplorerHandler } from '../../src/explorer/server/handler.js';
 import { DEFAULT_ADDR, isLoopback, listenExplorer, parseAddress, type RunningExplorer } from '../../src/explorer/server/listen.js';
 import { TempRoot } from '../helpers/strata.js';
@@ -83,6 +86,61 @@ describe('explorer server', () => {
     const containers = JSON.parse((await get(url('/api/containers'))).body);
     assert.deepEqual(containers.containers, []);
     assert.match(containers.note, /does not create containers yet/);
+  });
+
+  it("shows each container's writable layer, its size and, on request, its changes", async (ctx) => {
+    const img = engine.images.resolve(id);
+    const key = 'explorer-test-ctr';
+    const mounts = await engine.snapshotter.prepare(key, img.topLayer);
+    const dir = await mkdtemp(join(t.dir, 'rootfs-'));
+    ctx.after(async () => {
+      writeTx(engine.db, () => engine.db.prepare('DELETE FROM containers WHERE id = ?').run('c0ffee'.repeat(10) + 'c0ff'));
+      await engine.snapshotter.remove(key);
+    });
+    mountAll(mounts, dir);
+    try {
+      await writeFile(join(dir, 'etc/conf'), 'changed');
+      await rm(join(dir, 'bin/tool'));
+      await writeFile(join(dir, 'new.txt'), 'new file\n');
+    } finally {
+      unmount(dir);
+      await rmdir(dir);
+    }
+    const cid = 'c0ffee'.repeat(10) + 'c0ff';
+    writeTx(engine.db, () =>
+      engine.db.prepare('INSERT INTO containers (id, name, image_id, snapshot_key, created_at) VALUES (?, ?, ?, ?, ?)').run(cid, 'web', id, key, Date.now()),
+    );
+
+    const list = JSON.parse((await get(url('/api/containers'))).body);
+    assert.equal(list.note, '');
+    assert.equal(list.containers.length, 1);
+    const [c] = list.containers;
+    assert.deepEqual(
+      { id: c.id, name: c.name, imageId: c.imageId, image: c.image, snapshotKey: c.snapshotKey },
+      { id: cid, name: 'web', imageId: id, image: 'server/test:1', snapshotKey: key },
+    );
+    assert.equal(c.size, (await engine.snapshotter.usage(key)).size);
+    assert.ok(c.size > 0);
+
+    for (const ref of [cid, 'web']) {
+      const r = await get(url(`/api/containers/${ref}/changes`));
+      assert.equal(r.status, 200, ref);
+      const changes = JSON.parse(r.body);
+      assert.deepEqual(
+        changes.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`),
+        ['C /bin', 'D /bin/tool', 'C /etc', 'C /etc/conf', 'A /new.txt'],
+      );
+      assert.deepEqual(changes.counts, { A: 1, C: 3, D: 1 });
+      assert.equal(changes.changedBytes, 'changed'.length + 'new file\n'.length);
+    }
+    const missing = await get(url('/api/containers/nope/changes'));
+    assert.equal(missing.status, 404);
+    assert.match(JSON.parse(missing.body).error.message, /No such container: nope/);
+    assert.equal((await get(url(`/api/containers/${cid}/changes?x=1`))).status, 400);
+
+    const page = await get(url('/containers'));
+    assert.equal(page.status, 200);
+    assert.match(page.body, /"page":"containers"/);
   });
 
   it('answers an unknown image or layer with a 404 page', async () => {

@@ -73,6 +73,7 @@ function layerNumber(s: string): number {
  *   GET /api/images, /api/images/REF, /api/images/REF/waste (?offset=&limit=)
  *   GET /api/images/REF/layers/N/tree      (?path=/dir&view=layer|merged&offset=&limit=)
  *   GET /api/sharing, /api/containers
+ *   GET /api/containers/ID|NAME/changes    the writable layer's changes (docker diff)
  *
  * An unknown image, layer or path answers 404; a malformed query 400.
  */
@@ -128,7 +129,10 @@ export function createExplorerHandler(explorer: Explorer, opts: ExplorerHandlerO
       }
     }
     if (segs.length === 1 && first === 'sharing') return (parseQuery(query, {}), json(explorer.sharing()));
-    if (segs.length === 1 && first === 'containers') return (parseQuery(query, {}), json(await explorer.containers()));
+    if (first === 'containers') {
+      if (segs.length === 1) return (parseQuery(query, {}), json(await explorer.containers()));
+      if (segs.length === 3 && third === 'changes') return (parseQuery(query, {}), json(await explorer.containerChanges(ref)));
+    }
     throw errors.notFound(`no API endpoint /api/${segs.join('/')}`);
   }
 

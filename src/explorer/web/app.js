@@ -132,18 +132,83 @@ async function sharingPage() {
   );
 }
 
+const CHANGE_MARKS = { A: ['added', 'added'], C: ['modified', 'changed'], D: ['deleted', 'deleted'] };
+const CHANGES_PAGE = 1000;
+
+/** One container's changes, as `docker diff` lists them, marked like the layer tree's files. */
+function changeList(r) {
+  const list = h('div', { class: 'changes', dataset: { container: r.id } });
+  const show = (from) => {
+    const rows = r.changes.slice(from, from + CHANGES_PAGE).map((c) =>
+      h('div', { class: `change mark-${CHANGE_MARKS[c.kind][0]}`, dataset: { path: c.path, kind: c.kind }, title: `${c.path} (${CHANGE_MARKS[c.kind][1]})` }, h('span', { class: 'mark' }, c.kind), h('span', { class: 'fname mono' }, c.path)),
+    );
+    const rest = r.changes.length - from - rows.length;
+    if (rest > 0) {
+      const more = h('button', { type: 'button', class: 'more' }, `Show ${Math.min(rest, CHANGES_PAGE)} more of ${rest}`);
+      more.addEventListener('click', () => {
+        more.remove();
+        show(from + CHANGES_PAGE);
+      });
+      rows.push(more);
+    }
+    list.append(...rows);
+  };
+  show(0);
+  const { A, C, D } = r.counts;
+  return h(
+    'div',
+    { class: 'container-changes' },
+    h('p', { class: 'muted change-summary' }, r.changes.length ? `${A} added · ${C} changed · ${D} deleted · ${humanSize(r.changedBytes)} in added and changed files` : 'No change: the container\'s filesystem is its image\'s.'),
+    list,
+  );
+}
+
 async function containersPage() {
   const r = await api('api/containers');
+  const COLS = 6;
+  const toggle = async (tr, c) => {
+    const open = tr.nextElementSibling?.classList.contains('changes-row') ? tr.nextElementSibling : undefined;
+    if (open) {
+      open.remove();
+      tr.classList.remove('open');
+      return;
+    }
+    tr.classList.add('open');
+    const cell = h('td', { colspan: COLS }, h('span', { class: 'muted' }, 'Loading changes…'));
+    tr.after(h('tr', { class: 'changes-row', dataset: { container: c.id } }, cell));
+    try {
+      cell.replaceChildren(changeList(await api(`api/containers/${encodeURIComponent(c.id)}/changes`)));
+    } catch (e) {
+      cell.replaceChildren(h('span', { class: 'error-message' }, `Could not list the changes: ${e.message}`));
+    }
+  };
+  const row = (c) => {
+    const tr = h(
+      'tr',
+      { class: 'container-row', dataset: { id: c.id }, title: 'Click to list what the container changed' },
+      h('td', {}, h('span', { class: 'toggle' }, '▸'), ' ', c.name),
+      h('td', { class: 'mono' }, shortId(c.id)),
+      h('td', {}, h('a', { href: imageUrl(c.imageId), title: c.imageId }, c.image ?? shortId(c.imageId))),
+      h('td', { title: c.created }, timeAgo(c.created)),
+      h('td', { class: 'mono', title: 'snapshot key' }, c.snapshotKey),
+      h('td', { class: 'num layer-size' }, c.error ? `error: ${c.error}` : humanSize(c.size)),
+    );
+    tr.addEventListener('click', (e) => {
+      if (!e.target.closest('a')) toggle(tr, c);
+    });
+    return tr;
+  };
   main.replaceChildren(
     h('h1', {}, 'Containers'),
     r.containers.length
       ? h(
           'table',
           { id: 'containers', class: 'grid' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Container ID'), h('th', {}, 'Image'), h('th', {}, 'Snapshot'), h('th', {}, 'Writable layer'))),
-          h('tbody', {}, r.containers.map((c) => h('tr', {}, h('td', {}, c.name), h('td', { class: 'mono' }, shortId(c.id)), h('td', {}, h('a', { href: imageUrl(c.imageId) }, shortId(c.imageId))), h('td', { class: 'mono' }, c.snapshotKey), h('td', { class: 'num' }, c.error ? `error: ${c.error}` : humanSize(c.size))))),
+          h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Container ID'), h('th', {}, 'Image'), h('th', {}, 'Created'), h('th', {}, 'Snapshot'), h('th', { class: 'num' }, 'Writable layer'))),
+          h('tbody', {}, r.containers.map(row)),
         )
       : h('p', { id: 'containers-empty', class: 'empty' }, r.note),
+    r.containers.length ? h('p', { class: 'muted' }, 'The writable layer is what the container wrote on top of its image, as the storage driver stores it; click a container to list what it added (A), changed (C) and deleted (D), as docker diff does.') : '',
   );
 }
 
