@@ -17,7 +17,7 @@ import { openDatabase } from '../src/metadata/db.js';
 import { mountAt, unmount } from '../src/mount/linux.js';
 import { directPath, overlayUpperDir, type Mount } from '../src/mount/mount.js';
 import { openSnapshotter, supportedDrivers, type ManagedSnapshotter } from '../src/snapshots/factory.js';
-import { FUSE_OVERLAYFS_TYPE, mountFuseOverlayfs } from '../src/snapshots/fuse-overlayfs/mount-helper.js';
+import { FUSE_OVERLAYFS_TYPE, mountFuseOverlayfs } from '../src/mount/fuse.js';
 import { writeLayerTar } from '../test/fixtures/image-archive.js';
 
 const runs = Number(process.argv[2] ?? 2);

@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 # decompresses zstd layers; docker.io, skopeo and docker-registry are the
 # peers of the interop tests and benchmarks, wrk loads the registry
 # benchmark, and chromium is the explorer's end-to-end test browser.
-PACKAGES=(busybox-static zstd runc docker.io skopeo docker-registry wrk util-linux tar chromium)
+# btrfs-progs, fuse-overlayfs and thin-provisioning-tools back those storage
+# drivers; qemu-system-x86 and linux-image-amd64 boot the VM in which the
+# devicemapper suite runs (this kernel has no device-mapper).
+PACKAGES=(busybox-static zstd runc docker.io skopeo docker-registry wrk util-linux tar chromium
+  btrfs-progs fuse-overlayfs thin-provisioning-tools qemu-system-x86 linux-image-amd64)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

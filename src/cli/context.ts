@@ -1,8 +1,10 @@
 import { Engine } from '../engine/engine.js';
+import { errors } from '../errors/errors.js';
 
 export interface GlobalOptions {
   root?: string;
   storageDriver?: string;
+  storageOpt?: string[];
   logLevel?: string;
 }
 
@@ -21,7 +23,11 @@ export class CliContext {
   }
 
   engine(): Promise<Engine> {
-    this.#engine ??= Engine.open({ root: this.globals.root, storageDriver: this.globals.storageDriver });
+    this.#engine ??= Engine.open({
+      root: this.globals.root,
+      storageDriver: this.globals.storageDriver,
+      storageOpts: parseStorageOpts(this.globals.storageOpt ?? []),
+    });
     return this.#engine;
   }
 
@@ -36,6 +42,17 @@ export class CliContext {
   err(line: string): void {
     this.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
   }
+}
+
+/** `--storage-opt KEY=VALUE` pairs. */
+function parseStorageOpts(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw errors.invalidArgument(`--storage-opt "${p}": expected KEY=VALUE, e.g. dm.basesize=20G`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
 }
 
 /** Collects a repeatable option (`--filter a --filter b`). */

@@ -1,15 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { isStrataError } from '../errors/errors.js';
-import { registerDistribution } from './commands/distribution.js';
-import { registerExplore } from './commands/explore.js';
 import { registerHistory } from './commands/history.js';
 import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
-import { registerRegistry } from './commands/registry.js';
 import { registerRemove } from './commands/remove.js';
 import { registerSystem } from './commands/system.js';
 import { registerTransfer } from './commands/transfer.js';
-import { CliContext, type GlobalOptions } from './context.js';
+import { CliContext, collect, type GlobalOptions } from './context.js';
+import { DRIVERS } from '../snapshots/factory.js';
 
 /** Docker's CLI exits 125 when its own flags are wrong, 1 when the operation fails. */
 const EXIT_USAGE = 125;
@@ -24,11 +22,44 @@ class UsageError extends Error {
   }
 }
 
-function buildProgram(ctx: CliContext): Command {
+/**
+ * Commands whose modules are heavy to load (servers, registry clients) are
+ * registered only when argv names them, or for help: every CLI call pays
+ * for what it loads, and most calls need none of them.
+ */
+const LAZY_COMMANDS: { words: string[]; register: (program: Command, image: Command, ctx: CliContext) => Promise<void> }[] = [
+  {
+    words: ['pull', 'push', 'login', 'logout', 'manifest', 'image'],
+    register: async (program, image, ctx) => (await import('./commands/distribution.js')).registerDistribution(program, image, ctx),
+  },
+  {
+    words: ['registry'],
+    register: async (program, _image, ctx) => (await import('./commands/registry.js')).registerRegistry(program, ctx),
+  },
+  {
+    words: ['explore', 'image'],
+    register: async (program, image, ctx) => (await import('./commands/explore.js')).registerExplore(program, image, ctx),
+  },
+];
+
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--root', '-s', '--storage-driver', '--storage-opt', '-l', '--log-level']);
+
+/** The command word of argv (the first argument that is not a global option or its value). */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+async function buildProgram(ctx: CliContext, argv: string[]): Promise<Command> {
   const program = new Command('strata')
     .description('A container engine: images, layers and storage drivers, with a Docker-compatible CLI')
     .option('--root <dir>', 'Data root (default: $STRATA_ROOT or /var/lib/strata)')
-    .option('-s, --storage-driver <name>', 'Storage driver for a new data root (overlay, vfs)')
+    .option('-s, --storage-driver <name>', `Storage driver for a new data root (${DRIVERS.join(', ')})`)
+    .option('--storage-opt <KEY=VALUE>', 'Storage driver option for a new data root (repeatable)', collect)
     .option('-l, --log-level <level>', 'Set the logging level (debug, info, warn, error, fatal)', 'info')
     .enablePositionalOptions()
     .showSuggestionAfterError(false);
@@ -43,9 +74,11 @@ function buildProgram(ctx: CliContext): Command {
   registerRemove(program, image, ctx);
   registerTransfer(program, image, ctx);
   registerSystem(program, system, ctx);
-  registerDistribution(program, image, ctx);
-  registerRegistry(program, ctx);
-  registerExplore(program, image, ctx);
+  const word = commandWord(argv);
+  const everything = word === undefined || word === 'help' || argv.includes('--help') || argv.includes('-h');
+  for (const lazy of LAZY_COMMANDS) {
+    if (everything || lazy.words.includes(word)) await lazy.register(program, image, ctx);
+  }
   configureErrors(program);
   return program;
 }
@@ -105,7 +138,7 @@ function argCountText(cmd: Command | undefined): string {
 
 export async function main(argv: string[]): Promise<number> {
   const ctx = new CliContext({});
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -6,6 +6,7 @@ import type { Index, Manifest } from '../oci/image.js';
 import { CredentialStore, type Credentials } from '../remotes/credentials.js';
 import { loadRegistriesConfig, type RegistriesConfig } from '../remotes/hosts.js';
 import { copyBetweenRegistries, fetchImageBlobs } from '../remotes/copy.js';
+import { ingestLockDir } from '../remotes/ingest-lock.js';
 import { hostPlatform, parsePlatform } from '../remotes/platform.js';
 import { noProgress, type ProgressFn } from '../remotes/progress.js';
 import { pullImage, resolveWithMirrors, type PullOutcome } from '../remotes/pull.js';
@@ -63,6 +64,10 @@ export class DistributionService {
     this.defaultRegistry = engine.defaultRegistry !== 'docker.io' ? engine.defaultRegistry : (config.defaultRegistry ?? engine.defaultRegistry);
   }
 
+  #blobStore() {
+    return { content: this.#engine.content, lockDir: ingestLockDir(this.#engine.tmpDir) };
+  }
+
   /** A user's name made fully qualified; `tagged` adds ":latest" when there is neither tag nor digest. */
   parse(name: string, tagged = true): Reference {
     const ref = parseNormalizedNamed(name, { defaultDomain: this.defaultRegistry });
@@ -112,17 +117,17 @@ export class DistributionService {
       : [`${repo}:${ref.tag}`];
     if (tags.length === 0) throw errors.imageNotFound(`An image does not exist locally with the tag: ${repo}`);
     const one = { concurrency: opts.concurrency ?? 4, monolithicMax: opts.monolithicMax ?? 16 * MiB, chunkSize: opts.chunkSize ?? 64 * MiB, signal: opts.signal };
-    progress({ id: '', status: `The push refers to repository [${repo}]` });
-    const out: PushOutcome[] = [];
-    for (const t of tags) {
-      const tag = t.slice(repo.length + 1);
-      let image;
+    const images = tags.map((t) => {
       try {
-        image = this.#engine.images.resolve(t);
+        return { tag: t.slice(repo.length + 1), image: this.#engine.images.resolve(t) };
       } catch (e) {
-        if (isStrataError(e, 'NotFound')) throw errors.imageNotFound(`An image does not exist locally with the tag: ${repo}${opts.allTags ? '' : `:${tag}`}`);
+        if (isStrataError(e, 'NotFound')) throw errors.imageNotFound(`An image does not exist locally with the tag: ${t}`);
         throw e;
       }
+    });
+    progress({ id: '', status: `The push refers to repository [${repo}]` });
+    const out: PushOutcome[] = [];
+    for (const { tag, image } of images) {
       out.push(await this.#withHint(ref, () => pushImage(this.#engine, this.remotes, this.#sources, image, { ...ref, tag }, one, progress)));
     }
     return out;
@@ -192,7 +197,7 @@ export class DistributionService {
       const d = this.parse(to.rest);
       const { client } = await resolveWithMirrors(this.remotes, s, platform, this.#hint(s));
       return this.#engine.leases.with((lease) =>
-        copyBetweenRegistries(this.#engine.content, lease, client, s, this.remotes, d, this.#sources, { platform, concurrency: opts.concurrency ?? 4 }, progress),
+        copyBetweenRegistries(this.#blobStore(), lease, client, s, this.remotes, d, this.#sources, { platform, concurrency: opts.concurrency ?? 4 }, progress),
       );
     }
     if (from.kind === 'docker' && to.kind === 'strata') {
@@ -214,7 +219,7 @@ export class DistributionService {
           const s = this.parse(from.rest);
           const { client, resolved } = await resolveWithMirrors(this.remotes, s, platform, this.#hint(s));
           await this.#engine.leases.with(async (lease) => {
-            const image = await fetchImageBlobs(this.#engine.content, lease, client, resolved, opts.concurrency ?? 4, progress);
+            const image = await fetchImageBlobs(this.#blobStore(), lease, client, resolved, opts.concurrency ?? 4, progress);
             const tagged = `${fullName(s)}:${s.tag ?? 'latest'}`;
             await saveArchive([{ image: { ...image, loadedAt: new Date() }, names: s.digest ? [] : [tagged], familiar: (n) => n }], this.#engine.content, createWriteStream(tmp));
           });

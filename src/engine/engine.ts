@@ -18,6 +18,8 @@ export interface EngineOptions {
   root?: string;
   /** Storage driver for a new data root; must match an existing one's. */
   storageDriver?: string;
+  /** Driver options (`btrfs.image`, `dm.basesize`, ...), fixed with the driver. */
+  storageOpts?: Record<string, string>;
   /** Registry for names without a host (docker.io unless configured). */
   defaultRegistry?: string;
 }
@@ -66,7 +68,7 @@ export class Engine {
     try {
       const driver = await chooseDriver(db, root, opts.storageDriver);
       const content = await LocalContentStore.open(join(root, 'content'));
-      const snapshotter = await openSnapshotter(driver, root, db);
+      const snapshotter = await openSnapshotter(driver, root, db, opts.storageOpts);
       return new Engine({ root, db, content, snapshotter, defaultRegistry: opts.defaultRegistry ?? 'docker.io' });
     } catch (e) {
       db.close();

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { Digest } from '../digest/digest.js';
-import { DRIVERS } from '../snapshots/factory.js';
+import { supportedDrivers } from '../snapshots/factory.js';
 import type { Engine } from './engine.js';
 import { imageCreated } from './image-views.js';
 
@@ -58,21 +58,6 @@ export function diskUsage(engine: Engine): DiskUsage {
   return { images: usage, layersSize, reclaimable: layersSize - activeSize, containers: { total, active: 0, size: 0 } };
 }
 
-const FS_TYPES: Record<number, string> = {
-  0xef53: 'extfs',
-  0x58465342: 'xfs',
-  0x9123683e: 'btrfs',
-  0x01021994: 'tmpfs',
-  0x794c7630: 'overlayfs',
-  0x2fc12fc1: 'zfs',
-  0x6969: 'nfs',
-};
-
-export async function backingFilesystem(path: string): Promise<string> {
-  const s = await statfs(path);
-  return FS_TYPES[s.type] ?? `0x${s.type.toString(16)}`;
-}
-
 /** `info`, with Docker's field names so `--format '{{.Driver}}'` works the same. */
 export async function systemInfo(engine: Engine): Promise<Record<string, unknown>> {
   const containers = (engine.db.prepare('SELECT count(*) n FROM containers').get() as { n: number }).n;
@@ -89,7 +74,7 @@ export async function systemInfo(engine: Engine): Promise<Record<string, unknown
     Images: images,
     Driver: engine.storageDriver,
     DriverStatus: await engine.snapshotter.status(),
-    SupportedDrivers: [...DRIVERS],
+    SupportedDrivers: await supportedDrivers(engine.root),
     DockerRootDir: engine.root,
     CgroupDriver: 'cgroupfs',
     CgroupVersion: cgroupV2 ? '2' : '1',

@@ -2,6 +2,7 @@ import { mkdtemp, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { linux } from '../native/linux.js';
 import { errors } from '../errors/errors.js';
+import { FUSE_OVERLAYFS_TYPE, mountFuseOverlayfs } from './fuse.js';
 import { MOUNT_DATA_LIMIT, relativeOverlayOptions, type Mount } from './mount.js';
 
 const FLAG_OPTIONS: Record<string, number> = {
@@ -21,6 +22,8 @@ const IGNORED_OPTIONS = new Set(['rw', 'defaults']);
  * does; nothing else runs on this thread in between.
  */
 export function mountAt(m: Mount, target: string): void {
+  // A FUSE filesystem needs its daemon, which the helper starts.
+  if (m.type === FUSE_OVERLAYFS_TYPE) return mountFuseOverlayfs(m, target);
   let flags = 0;
   let options = m.options;
   let cwd: string | undefined;

@@ -37,7 +37,10 @@ export function registerSystem(program: Command, system: Command, ctx: CliContex
           ` Server Version: strata ${info.ServerVersion}`,
           ` Storage Driver: ${info.Driver}`,
           ...(info.DriverStatus as [string, string][]).map(([k, v]) => `  ${k}: ${v}`),
-          ` Supported Storage Drivers: ${(info.SupportedDrivers as string[]).join(' ')}`,
+          ' Storage Drivers on this host:',
+          ...(info.SupportedDrivers as { name: string; supported: boolean; reason?: string }[]).map((d) =>
+            d.supported ? `  ${d.name}: supported` : `  ${d.reason}`,
+          ),
           ` Cgroup Driver: ${info.CgroupDriver}`,
           ` Cgroup Version: ${info.CgroupVersion}`,
           ` Kernel Version: ${info.KernelVersion}`,
