@@ -27,7 +27,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** Each timed step starts with no dirty pages of the previous one still being written back. */
 async function timed(what: string, fn: () => Promise<RunResult>): Promise<number> {
+  await run('sync', []);
   const t0 = process.hrtime.bigint();
   const r = await fn();
   if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr}`);

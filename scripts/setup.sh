@@ -10,9 +10,12 @@ cd "$(dirname "$0")/.."
 # benchmark, and chromium is the explorer's end-to-end test browser.
 # btrfs-progs, fuse-overlayfs and thin-provisioning-tools back those storage
 # drivers; qemu-system-x86 and linux-image-amd64 boot the VM in which the
-# devicemapper suite runs (this kernel has no device-mapper).
+# devicemapper suite runs (this kernel has no device-mapper). apache2-utils
+# makes htpasswd files for the auth tests; podman is a peer, and openssl
+# makes the test token server's certificates.
 PACKAGES=(busybox-static zstd runc docker.io skopeo docker-registry wrk util-linux tar chromium
-  btrfs-progs fuse-overlayfs thin-provisioning-tools qemu-system-x86 linux-image-amd64)
+  btrfs-progs fuse-overlayfs thin-provisioning-tools qemu-system-x86 linux-image-amd64
+  apache2-utils podman openssl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

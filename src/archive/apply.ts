@@ -52,6 +52,9 @@ function writeAsync(fd: number, buf: Buffer, off: number, len: number): Promise<
   return new Promise((resolve, reject) => write(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/** Entries applied between two turns of the event loop. */
+const YIELD_EVERY = 256;
+
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
@@ -82,7 +85,8 @@ export async function applyLayer(tar: Readable, dir: string, opts: ApplyOptions)
       // Only entries whose body is not buffered yet return a promise.
       const pending = unpacker.apply(e);
       if (pending) await pending;
-      entries++;
+      // Buffered entries apply without a macrotask: let other I/O (downloads beside us) run.
+      if (++entries % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
     }
     unpacker.finish();
     return { size: unpacker.bytes, entries };

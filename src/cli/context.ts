@@ -1,5 +1,6 @@
 import { Engine } from '../engine/engine.js';
 import { errors } from '../errors/errors.js';
+import { loadRegistriesConfig } from '../remotes/hosts.js';
 
 export interface GlobalOptions {
   root?: string;
@@ -27,6 +28,7 @@ export class CliContext {
       root: this.globals.root,
       storageDriver: this.globals.storageDriver,
       storageOpts: parseStorageOpts(this.globals.storageOpt ?? []),
+      defaultRegistry: loadRegistriesConfig().defaultRegistry,
     });
     return this.#engine;
   }

@@ -1,4 +1,3 @@
-import type { ContentStore } from '../content/store.js';
 import { shortId, type Digest } from '../digest/digest.js';
 import { isStrataError } from '../errors/errors.js';
 import { chainIds } from '../images/ids.js';
@@ -6,7 +5,7 @@ import { MAX_CONFIG_BYTES, parseImageConfig } from '../images/register.js';
 import type { ImageRecord } from '../metadata/images.js';
 import type { Lease } from '../metadata/leases.js';
 import { fullName, type Reference } from '../oci/reference.js';
-import { BlobTransfer, fetchBlob } from './fetcher.js';
+import { BlobTransfer, fetchBlob, type BlobStore } from './fetcher.js';
 import { referencedBlobs } from './manifest-build.js';
 import type { PlatformSpec } from './platform.js';
 import { runLimited, type ProgressFn } from './progress.js';
@@ -23,7 +22,7 @@ const MiB = 1 << 20;
  * it as an image record so archive writers can use it.
  */
 export async function fetchImageBlobs(
-  content: ContentStore,
+  store: BlobStore,
   lease: Lease,
   client: RepositoryClient,
   resolved: ResolvedImage,
@@ -32,10 +31,10 @@ export async function fetchImageBlobs(
 ): Promise<Omit<ImageRecord, 'loadedAt'>> {
   const blobs = referencedBlobs(resolved.parsed);
   await runLimited(blobs, concurrency, async (b, signal) => {
-    await fetchBlob(client, content, lease, new BlobTransfer(b.digest, b.size), signal);
+    await fetchBlob(client, store, lease, new BlobTransfer(b.digest, b.size), signal);
     progress({ id: shortId(b.digest), status: 'Download complete' });
   });
-  const configBytes = await content.readAll(resolved.parsed.config.digest, MAX_CONFIG_BYTES);
+  const configBytes = await store.content.readAll(resolved.parsed.config.digest, MAX_CONFIG_BYTES);
   const diffIds = parseImageConfig(configBytes, 'image config').rootfs.diff_ids;
   const chains = chainIds(diffIds);
   return {
@@ -53,7 +52,7 @@ export async function fetchImageBlobs(
  * content store; then the platform's manifest, byte for byte.
  */
 export async function copyBetweenRegistries(
-  content: ContentStore,
+  store: BlobStore,
   lease: Lease,
   srcClient: RepositoryClient,
   src: Reference,
@@ -66,13 +65,14 @@ export async function copyBetweenRegistries(
   const resolved = await resolveImage(srcClient, src.digest ?? src.tag!, fullName(src), opts.platform);
   const dstClient = remotes.repository(remotes.hosts.endpoint(dst.domain), dst.path, ['pull', 'push']);
   const sameRegistry = src.domain === dst.domain;
+  const { content } = store;
   await runLimited(referencedBlobs(resolved.parsed), opts.concurrency, async (b, signal) => {
     const mountFrom = sameRegistry ? [src.path] : await sources.mountCandidates(b.digest, dst.domain, dst.path);
     if (!sameRegistry && !(await content.exists(b.digest))) {
       const head = await dstClient.request('HEAD', `blobs/${b.digest}`, { accept: [404], signal });
       head.body.resume();
       if (head.status !== 200 && mountFrom.length === 0) {
-        await fetchBlob(srcClient, content, lease, new BlobTransfer(b.digest, b.size), signal);
+        await fetchBlob(srcClient, store, lease, new BlobTransfer(b.digest, b.size), signal);
       }
     }
     const push = (from: string[]) => pushBlob(dstClient, content, b, { mountFrom: from, monolithicMax: 16 * MiB, chunkSize: 64 * MiB, signal });
@@ -82,7 +82,7 @@ export async function copyBetweenRegistries(
     } catch (e) {
       // The registry would not mount it and we have no copy: fetch it, then upload.
       if (!isStrataError(e, 'NotFound') || (await content.exists(b.digest))) throw e;
-      await fetchBlob(srcClient, content, lease, new BlobTransfer(b.digest, b.size), signal);
+      await fetchBlob(srcClient, store, lease, new BlobTransfer(b.digest, b.size), signal);
       outcome = await push([]);
     }
     const id = shortId(b.digest);

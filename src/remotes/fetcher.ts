@@ -3,6 +3,7 @@ import type { ContentStore, ContentWriter } from '../content/store.js';
 import type { Digest } from '../digest/digest.js';
 import { errors, isStrataError } from '../errors/errors.js';
 import type { Lease } from '../metadata/leases.js';
+import { lockIngest } from './ingest-lock.js';
 import type { RepositoryClient } from './registry.js';
 import { drain, type HttpResponse } from './transport.js';
 
@@ -51,6 +52,12 @@ export class BlobTransfer {
   }
 }
 
+/** Where fetched blobs go, and where the per-blob download locks live. */
+export interface BlobStore {
+  content: ContentStore;
+  lockDir: string;
+}
+
 /** Fails as soon as a response runs past the bytes still expected. */
 function sizeGuard(limit: number, what: string): Transform {
   let seen = 0;
@@ -72,14 +79,23 @@ function sizeGuard(limit: number, what: string): Transform {
  */
 export async function fetchBlob(
   client: RepositoryClient,
-  content: ContentStore,
+  store: BlobStore,
   lease: Lease,
   t: BlobTransfer,
   signal?: AbortSignal,
 ): Promise<void> {
+  const { content } = store;
   try {
     lease.add('content', t.digest);
-    if (!(await content.exists(t.digest))) await download(client, content, lease, t, signal);
+    if (!(await content.exists(t.digest))) {
+      const release = await lockIngest(store.lockDir, t.digest, signal);
+      try {
+        // Another pull may have fetched it while we waited for the lock.
+        if (!(await content.exists(t.digest))) await download(client, content, lease, t, signal);
+      } finally {
+        await release();
+      }
+    }
     t.offset = t.size;
     t.flushed = true;
     t.committed = true;

@@ -9,6 +9,7 @@ import type { ImageLayer, ImageRecord } from '../metadata/images.js';
 import type { Lease } from '../metadata/leases.js';
 import type { Digest } from '../digest/digest.js';
 import { BlobTransfer, fetchBlob } from './fetcher.js';
+import { ingestLockDir } from './ingest-lock.js';
 import { formatPlatform, type PlatformSpec } from './platform.js';
 import type { ProgressFn } from './progress.js';
 import { pullLayers } from './pull-layers.js';
@@ -111,7 +112,7 @@ async function fetchConfig(engine: Engine, client: RepositoryClient, resolved: R
   }
   const desc = resolved.parsed.config;
   if (desc.size > MAX_CONFIG_BYTES) throw errors.invalidManifest(`${repo}: the image config is ${desc.size} bytes, more than 8 MiB`);
-  await fetchBlob(client, engine.content, lease, new BlobTransfer(desc.digest, desc.size));
+  await fetchBlob(client, { content: engine.content, lockDir: ingestLockDir(engine.tmpDir) }, lease, new BlobTransfer(desc.digest, desc.size));
   const configBytes = await engine.content.readAll(desc.digest, MAX_CONFIG_BYTES);
   const config = parseImageConfig(configBytes, `image config of ${repo}`);
   if (platform && config.os && config.architecture && (config.os !== platform.os || config.architecture !== platform.architecture)) {

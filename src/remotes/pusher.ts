@@ -6,7 +6,7 @@ import { repositoryScope } from './auth.js';
 import type { RepositoryClient } from './registry.js';
 import { drain, type HttpResponse } from './transport.js';
 
-export type PushOutcome = { kind: 'exists' } | { kind: 'mounted'; from: string } | { kind: 'pushed' };
+export type BlobPushOutcome = { kind: 'exists' } | { kind: 'mounted'; from: string } | { kind: 'pushed' };
 
 export interface PushBlobOptions {
   /** Repositories of the same registry that hold the blob (tried for a cross-repository mount). */
@@ -27,7 +27,7 @@ const CHUNK_ATTEMPTS = 4;
  * hold it, else an upload, monolithic for small blobs and chunked (PATCH with
  * Content-Range, resumed from the registry's Range after an error) for large.
  */
-export async function pushBlob(client: RepositoryClient, content: ContentStore, blob: { digest: Digest; size: number }, opts: PushBlobOptions): Promise<PushOutcome> {
+export async function pushBlob(client: RepositoryClient, content: ContentStore, blob: { digest: Digest; size: number }, opts: PushBlobOptions): Promise<BlobPushOutcome> {
   const what = `blob ${blob.digest}`;
   const head = await client.request('HEAD', `blobs/${blob.digest}`, { accept: [404], what, signal: opts.signal });
   drain(head);
@@ -48,11 +48,7 @@ export async function pushBlob(client: RepositoryClient, content: ContentStore, 
       break;
     }
   }
-  if (!session) {
-    const res = await client.request('POST', 'blobs/uploads/', { headers: { 'content-length': '0' }, what: `upload of ${what}`, signal: opts.signal });
-    drain(res);
-    session = location(res, what);
-  }
+  session ??= await openSession(client, what, opts.signal);
   if (blob.size <= opts.monolithicMax) {
     const url = withDigest(session, blob.digest);
     const res = await client.request('PUT', url, {
@@ -88,15 +84,28 @@ async function uploadChunks(client: RepositoryClient, content: ContentStore, blo
       failures = 0;
     } catch (e) {
       if (opts.signal?.aborted || isStrataError(e, 'Unauthenticated') || ++failures >= CHUNK_ATTEMPTS) throw e;
-      // Ask the registry how much it kept and go on from there.
-      const status = await client.request('GET', session, { what: `status of ${what}`, signal: opts.signal });
+      // Ask the registry how much it kept and go on from there. A registry that
+      // cannot resume this session (distribution refuses a stale upload state)
+      // gets a new one, from the first byte.
+      const status = await client.request('GET', session, { what: `status of ${what}`, signal: opts.signal, accept: [400, 404, 416] });
       drain(status);
-      session = location(status, what);
-      offset = rangeEnd(status) ?? 0;
+      if (status.status < 300) {
+        session = location(status, what);
+        offset = rangeEnd(status) ?? 0;
+      } else {
+        session = await openSession(client, `blob ${blob.digest}`, opts.signal);
+        offset = 0;
+      }
     }
   }
   const res = await client.request('PUT', withDigest(session, blob.digest), { headers: { 'content-length': '0' }, what, signal: opts.signal });
   drain(res);
+}
+
+async function openSession(client: RepositoryClient, what: string, signal?: AbortSignal): Promise<URL> {
+  const res = await client.request('POST', 'blobs/uploads/', { headers: { 'content-length': '0' }, what: `upload of ${what}`, signal });
+  drain(res);
+  return location(res, what);
 }
 
 /** The next offset from a `Range: 0-<last>` answer ("0-0" with nothing stored is also sent by some registries). */

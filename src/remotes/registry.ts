@@ -88,7 +88,9 @@ export class Remotes {
       return new URL(`${scheme}://${ep.host}/`);
     }
     const why = (lastError as Error | undefined)?.message ?? 'unknown error';
-    const hint = ep.allowHttp ? '' : ' (plain HTTP is used only for localhost and registries marked "insecure" in /etc/strata/registries.json)';
+    const code = (lastError as { code?: string } | undefined)?.code ?? '';
+    const tlsFailed = code === 'EPROTO' || code.startsWith('ERR_SSL');
+    const hint = tlsFailed && !ep.allowHttp ? ' (is it a plain HTTP registry? Plain HTTP is used only for localhost and registries marked "insecure" in /etc/strata/registries.json)' : '';
     throw errors.unavailable(`cannot reach registry ${ep.host}: ${why}${hint}`, { cause: lastError });
   }
 

@@ -73,12 +73,15 @@ describe('pulling from a hostile registry', () => {
   });
 
   after(async () => {
-    dist?.close();
-    await engine?.close();
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
-    await t?.cleanup();
-    delete process.env.DOCKER_CONFIG;
+    try {
+      dist?.close();
+      await engine?.close();
+      server?.closeAllConnections();
+      await new Promise((r) => server?.close(r));
+    } finally {
+      await t?.cleanup();
+      delete process.env.DOCKER_CONFIG;
+    }
   });
 
   async function assertNothingVisible(): Promise<void> {
@@ -109,5 +112,19 @@ describe('pulling from a hostile registry', () => {
     const [pulled] = await dist.pull(`${host}/good:1`);
     assert.equal(engine.images.resolve(`${host}/good:1`).id, pulled.image.id);
     assert.equal((await engine.snapshotter.stat(pulled.image.topLayer!)).kind, 'committed');
+  });
+
+  it('pulls onto the vfs driver too, where each layer is applied onto a copy of its parent', async () => {
+    const vfs = await Engine.open({ root: join(t.dir, 'vfs-root'), storageDriver: 'vfs' });
+    const d = new DistributionService(vfs, { config: { registries: {}, certsDirs: [] } });
+    try {
+      await assert.rejects(d.pull(`${host}/wrongdigest:1`), /expected sha256:/);
+      for await (const s of vfs.snapshotter.walk()) assert.notEqual(s.kind, 'active');
+      const [pulled] = await d.pull(`${host}/good:1`);
+      assert.equal((await vfs.snapshotter.stat(pulled.image.topLayer!)).kind, 'committed');
+    } finally {
+      d.close();
+      await vfs.close();
+    }
   });
 });

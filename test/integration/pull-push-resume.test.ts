@@ -95,4 +95,25 @@ describe('SIGKILL in the middle of a 300 MB pull', { skip: TestRegistry.unavaila
     assert.ok(second <= total - onDisk + MB, `second pull moved ${second} bytes; ${total - onDisk} were missing`);
     assert.ok(second >= total - onDisk - MB, `second pull moved ${second} bytes; ${total - onDisk} were missing`);
   });
+
+  it('lets two processes pull the same image at once, downloading each blob once', async () => {
+    const root = join(t.dir, 'twice');
+    proxy.bytes = 0;
+    const name = `${proxy.host}/big/app:1`;
+    const pulls = [0, 1].map(
+      () =>
+        new Promise<number>((done) => {
+          const child = spawn(process.execPath, distChildArgs(root, 'pull', name), { stdio: 'ignore' });
+          child.once('close', (code) => done(code ?? 1));
+        }),
+    );
+    assert.deepEqual(await Promise.all(pulls), [0, 0]);
+    assert.ok(proxy.bytes < total + 4 * MB, `moved ${proxy.bytes} bytes for a ${total}-byte image`);
+    const engine = await Engine.open({ root });
+    try {
+      assert.equal(engine.images.resolve(name).id, imageId);
+    } finally {
+      await engine.close();
+    }
+  });
 });
