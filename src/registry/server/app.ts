@@ -12,7 +12,7 @@ import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { listCatalog, listReferrers, listTags } from './handlers/discovery.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads.js';
-import { sendJson } from './http.js';
+import { discardBody, sendJson } from './http.js';
 import { Logger } from './log.js';
 import { route, type Route } from './routes.js';
 
@@ -164,8 +164,7 @@ export class RegistryServer {
     }
     const headers: Record<string, string> = {};
     if (e instanceof AuthError && e.challenge) headers['WWW-Authenticate'] = e.challenge;
-    // Stop reading an upload we refuse; the client learns why from the status.
-    if (!req.complete) headers.Connection = 'close';
     sendJson(res, er.status, er.body, headers);
+    if (!req.complete) discardBody(req);
   }
 }

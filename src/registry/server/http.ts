@@ -32,12 +32,30 @@ export async function readBody(req: IncomingMessage, limit: number, tooLarge: ()
   if (declared !== undefined && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
+  // Without destroyOnReturn the socket survives a refusal, so the client can read the 413.
+  for await (const c of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += c.length;
     if (size > limit) throw tooLarge();
     chunks.push(c);
   }
   return Buffer.concat(chunks);
+}
+
+/** How long a refused request may go on sending its body before its connection is cut. */
+const DISCARD_MS = 10_000;
+
+/**
+ * After answering a request whose body is still arriving, reads and drops the
+ * rest: clients that write their whole body before reading (fetch, for one)
+ * would otherwise lose the answer to a connection reset. A body still coming
+ * after `ms` has its connection cut.
+ */
+export function discardBody(req: IncomingMessage, ms = DISCARD_MS): void {
+  if (req.destroyed) return;
+  const timer = setTimeout(() => req.socket.destroy(), ms);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
 }
 
 export type ByteRange = { start: number; end: number };

@@ -107,7 +107,8 @@ export class UploadStore {
       }
       let received = 0;
       try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+        // A refused body stays open, so the server can still answer over its connection.
+        for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
           received += chunk.length;
           if (opts.maxBytes !== undefined && received > opts.maxBytes) {
             throw regError('DENIED', `upload ${id} to ${name} would exceed the repository's storage quota`);
