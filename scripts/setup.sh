@@ -12,10 +12,12 @@ cd "$(dirname "$0")/.."
 # drivers; qemu-system-x86 and linux-image-amd64 boot the VM in which the
 # devicemapper suite runs (this kernel has no device-mapper). apache2-utils
 # makes htpasswd files for the auth tests; podman is a peer, and openssl
-# makes the test token server's certificates.
+# makes the test token server's certificates. ceph-mon, ceph-osd, radosgw
+# and ceph-common run the one-node Ceph cluster the registry's S3 driver is
+# tested against.
 PACKAGES=(busybox-static zstd runc docker.io skopeo docker-registry wrk util-linux tar chromium
   btrfs-progs fuse-overlayfs thin-provisioning-tools qemu-system-x86 linux-image-amd64
-  apache2-utils podman openssl)
+  apache2-utils podman openssl ceph-mon ceph-osd radosgw ceph-common)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -76,7 +76,9 @@ export class LocalContentStore implements ContentStore {
       throw errors.digestMismatch(`content has digest ${digest}, expected ${expected}`);
     }
     if (await this.exists(digest)) return digest;
-    const dir = await mkdtempIngest(this.root);
+    // Named by the digest, so what a killed process left is reused, not leaked.
+    const dir = join(this.root, 'ingest', `put-${hexOf(digest)}`);
+    await mkdir(dir, { recursive: true });
     try {
       await writeFile(join(dir, 'data'), buf);
       await publish(join(dir, 'data'), this.blobPath(digest));
@@ -241,26 +243,26 @@ class LocalWriter implements ContentWriter {
  * the same bytes by definition, and leaving it untouched keeps readers stable.
  */
 async function publish(from: string, to: string): Promise<void> {
-  if (await stat(to).then(() => true, () => false)) return;
+  const exists = () => stat(to).then(() => true, () => false);
+  if (await exists()) return;
   await mkdir(join(to, '..'), { recursive: true });
-  // Flush before the rename so a crash never exposes a renamed but empty blob.
-  const fh = await open(from, 'r');
   try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
+    // Flush before the rename so a crash never exposes a renamed but empty blob.
+    const fh = await open(from, 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(from, to);
+  } catch (e) {
+    // A concurrent writer of the same blob published it first.
+    if (!(errnoCode(e) === 'ENOENT' && (await exists()))) throw e;
   }
-  await rename(from, to);
 }
 
 async function hashFile(path: string, algorithm: Algorithm): Promise<Digest> {
   const h = createHash(algorithm);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return `${algorithm}:${h.digest('hex')}`;
-}
-
-async function mkdtempIngest(root: string): Promise<string> {
-  const dir = join(root, 'ingest', `put-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
 }

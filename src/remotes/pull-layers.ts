@@ -13,7 +13,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { BlobTransfer, fetchBlob } from './fetcher.js';
 import { ingestLockDir } from './ingest-lock.js';
 import { tailBlob } from './ingest-tail.js';
-import { adoptStaged, canStage, stageLayer, type StagedLayer } from './staged-extract.js';
+import { adoptStaged, canStage, stageLayer, type StagedLayer } from '../images/staged-extract.js';
 import { runLimited, type ProgressFn } from './progress.js';
 import type { RepositoryClient } from './registry.js';
 

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.js';
 import { applyStream } from '../diff/apply.js';
 import { errors } from '../errors/errors.js';
-import type { UnpackDeps } from '../images/unpack.js';
+import type { UnpackDeps } from './unpack.js';
 import type { Lease } from '../metadata/leases.js';
 import { directPath, overlayUpperDir } from '../mount/mount.js';
 import { linux } from '../native/linux.js';
