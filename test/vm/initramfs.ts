@@ -53,14 +53,18 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroo
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
 mount -t devtmpfs dev /newroot/dev
+# The repository may live under /tmp or /run (CI clones anywhere): keep it
+# visible above the guest's tmpfs by binding it aside first (a 9p tag mounts once).
+case ${quote(spec.cwd)} in /tmp/*|/run/*)
+  mkdir -p /repo
+  mount -o bind /newroot${quote(spec.cwd)} /repo || echo "binding the repository failed";;
+esac
 mount -t tmpfs -o size=80% tmp /newroot/tmp
 mount -t tmpfs run /newroot/run
-# The repository may live under /tmp or /run (CI clones anywhere): show it again above the tmpfs.
-case ${quote(spec.cwd)} in /tmp/*|/run/*)
-  mkdir -p /hostroot /newroot${quote(spec.cwd)}
-  mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /hostroot
-  mount -o bind /hostroot${quote(spec.cwd)} /newroot${quote(spec.cwd)} || echo "binding the repository failed";;
-esac
+if [ -d /repo ]; then
+  mkdir -p /newroot${quote(spec.cwd)}
+  mount -o bind /repo /newroot${quote(spec.cwd)} || echo "binding the repository failed"
+fi
 echo ${BOOTED} "$(uname -r)"
 chroot /newroot /bin/sh -c ${quote(inner)} </dev/null
 echo "${EXIT} $?"
